@@ -1,0 +1,52 @@
+import type { z } from 'zod';
+import type { Message, Session } from './messages.js';
+import {
+  messageSendSchema,
+  roomJoinSchema,
+  roomLeaveSchema,
+  type MessageSendPayload,
+  type RoomJoinPayload,
+  type RoomLeavePayload,
+} from './schemas.js';
+
+/** Machine-readable reasons an ack can carry. */
+export type ErrorCode =
+  /** The payload failed its schema. */
+  | 'invalid'
+  /** `message:send` to a room this socket has not joined. */
+  | 'not_joined'
+  /** Redis is unreachable; nothing was stored. */
+  | 'unavailable'
+  /** An unexpected server fault. */
+  | 'internal';
+
+export interface AckError {
+  ok: false;
+  error: { code: ErrorCode; message: string };
+}
+
+/** Every client-to-server event is acknowledged with one of these. */
+export type Ack<T extends object = object> = ({ ok: true } & T) | AckError;
+export type AckCallback<T extends object = object> = (response: Ack<T>) => void;
+
+/** Events a client emits; each takes a payload and an ack callback. */
+export interface ClientToServerEvents {
+  'room:join': (payload: RoomJoinPayload, ack: AckCallback<{ room: string; messages: Message[] }>) => void;
+  'room:leave': (payload: RoomLeavePayload, ack: AckCallback) => void;
+  'message:send': (payload: MessageSendPayload, ack: AckCallback<{ message: Message }>) => void;
+}
+
+/** Events the server emits. */
+export interface ServerToClientEvents {
+  session: (session: Session) => void;
+  'message:new': (message: Message) => void;
+}
+
+/** The schema that validates each client event's payload: adding an event starts here. */
+export const clientEventSchemas = {
+  'room:join': roomJoinSchema,
+  'room:leave': roomLeaveSchema,
+  'message:send': messageSendSchema,
+} as const satisfies Record<keyof ClientToServerEvents, z.ZodType>;
+
+export type ClientEvent = keyof ClientToServerEvents;

@@ -1,0 +1,28 @@
+export interface User {
+  id: string;
+  name: string;
+}
+
+export interface Message {
+  /** Orders messages within a room (a Redis stream id `ms-seq`); compare with `compareMessageIds`. */
+  id: string;
+  room: string;
+  author: User;
+  text: string;
+  /** Epoch milliseconds, set by the server that accepted the message. */
+  ts: number;
+  /** The chat server instance that accepted the message. */
+  instance: string;
+}
+
+export interface Session {
+  instance: string;
+  user: User;
+}
+
+/** Orders two message ids of the same room: negative if `a` came first. */
+export function compareMessageIds(a: string, b: string): number {
+  const [aMs = 0, aSeq = 0] = a.split('-').map(Number);
+  const [bMs = 0, bSeq = 0] = b.split('-').map(Number);
+  return aMs - bMs || aSeq - bSeq;
+}

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import {
+  clientEventSchemas,
+  compareMessageIds,
+  describeIssues,
+  handshakeAuthSchema,
+  messageSendSchema,
+  roomJoinSchema,
+} from '../src/index.js';
+
+describe('handshake auth', () => {
+  it('trims the name', () => {
+    expect(handshakeAuthSchema.parse({ name: '  Ada  ' })).toEqual({ name: 'Ada' });
+  });
+
+  it.each([
+    [undefined, 'payload: payload must be an object'],
+    [{}, 'name: must be a string'],
+    [{ name: '   ' }, 'name: must be 1-32 characters after trimming'],
+    [{ name: 'x'.repeat(33) }, 'name: must be 1-32 characters after trimming'],
+    [{ name: 42 }, 'name: must be a string'],
+  ])('rejects %j with a message saying why', (auth, message) => {
+    const result = handshakeAuthSchema.safeParse(auth);
+    expect(result.success).toBe(false);
+    expect(describeIssues(result.error!)).toBe(message);
+  });
+
+  it('accepts exactly 32 characters', () => {
+    expect(handshakeAuthSchema.safeParse({ name: ` ${'x'.repeat(32)} ` }).success).toBe(true);
+  });
+});
+
+describe('room names', () => {
+  it.each(['lobby', 'a', '0', 'dev-ops', 'a'.repeat(64)])('accepts %s', (room) => {
+    expect(roomJoinSchema.safeParse({ room }).success).toBe(true);
+  });
+
+  it.each(['', '-lobby', 'Lobby', 'lob by', 'a'.repeat(65), 'café', 'lobby\n'])('rejects %j', (room) => {
+    expect(roomJoinSchema.safeParse({ room }).success).toBe(false);
+  });
+});
+
+describe('message:send', () => {
+  it('trims the text', () => {
+    expect(messageSendSchema.parse({ room: 'lobby', text: ' hi ' })).toEqual({ room: 'lobby', text: 'hi' });
+  });
+
+  it('drops fields the server sets itself', () => {
+    const parsed = messageSendSchema.parse({ room: 'lobby', text: 'hi', author: { id: 'x', name: 'y' }, ts: 1 });
+    expect(parsed).toEqual({ room: 'lobby', text: 'hi' });
+  });
+
+  it.each([
+    [{ room: 'lobby', text: '' }, 'text: must be 1-2000 characters after trimming'],
+    [{ room: 'lobby', text: 'x'.repeat(2001) }, 'text: must be 1-2000 characters after trimming'],
+    [{ room: 'Nope', text: 'hi' }, 'room: must match ^[a-z0-9][a-z0-9-]{0,63}$ (lowercase letters, digits, dashes)'],
+    [null, 'payload: payload must be an object'],
+    ['hi', 'payload: payload must be an object'],
+  ])('rejects %j', (payload, message) => {
+    const result = messageSendSchema.safeParse(payload);
+    expect(result.success).toBe(false);
+    expect(describeIssues(result.error!)).toBe(message);
+  });
+
+  it('accepts exactly 2000 characters', () => {
+    expect(messageSendSchema.safeParse({ room: 'lobby', text: 'x'.repeat(2000) }).success).toBe(true);
+  });
+});
+
+describe('event table', () => {
+  it('has a schema for every client event', () => {
+    expect(Object.keys(clientEventSchemas).sort()).toEqual(['message:send', 'room:join', 'room:leave']);
+  });
+});
+
+describe('compareMessageIds', () => {
+  it('orders by time, then by sequence, numerically', () => {
+    const ids = ['1700000000001-0', '1700000000000-10', '1700000000000-9'];
+    expect([...ids].sort(compareMessageIds)).toEqual(['1700000000000-9', '1700000000000-10', '1700000000001-0']);
+  });
+});
