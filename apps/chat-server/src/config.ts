@@ -1,0 +1,45 @@
+import os from 'node:os';
+import { z } from 'zod';
+
+const port = z
+  .string()
+  .regex(/^\d{1,5}$/, 'must be an integer from 0 to 65535')
+  .transform(Number)
+  .refine((n) => n <= 65_535, 'must be an integer from 0 to 65535');
+
+const redisUrl = z.string().refine((value) => {
+  try {
+    return ['redis:', 'rediss:'].includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}, 'must be a redis:// or rediss:// URL');
+
+const envSchema = z.object({
+  PORT: port.default(3000),
+  /** 0.0.0.0 so a container is reachable; tests and the demo bind 127.0.0.1. */
+  HOST: z.string().regex(/^[^\s]+$/, 'must be an address or host name without spaces').default('0.0.0.0'),
+  REDIS_URL: redisUrl.default('redis://127.0.0.1:6379'),
+  INSTANCE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'must be 1-63 letters, digits, ".", "_" or "-"')
+    .default(() => os.hostname()),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = z.output<typeof envSchema>;
+
+export class ConfigError extends Error {}
+
+/** Reads the environment; a bad value is a ConfigError naming the variable and the value. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // An empty variable means "unset", as in most shells' `VAR= cmd`.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const result = envSchema.safeParse(present);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => {
+    const name = String(issue.path[0]);
+    return `${name} ${issue.message} (got ${JSON.stringify(env[name])})`;
+  });
+  throw new ConfigError(`invalid environment:\n  ${lines.join('\n  ')}`);
+}

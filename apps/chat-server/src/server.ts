@@ -1,0 +1,65 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAdapter } from '@socket.io/redis-adapter';
+import { Server } from 'socket.io';
+import { authenticate } from './auth.js';
+import type { Config } from './config.js';
+import { registerHandlers } from './handlers.js';
+import { healthHandler } from './health.js';
+import { History } from './history.js';
+import type { Logger } from './logger.js';
+import { createRedisClients, quitAll } from './redis.js';
+import type { ChatServer } from './types.js';
+
+export interface RunningChatServer {
+  io: ChatServer;
+  address: AddressInfo;
+  close(): Promise<void>;
+}
+
+/** One chat server instance: HTTP (/healthz) and Socket.IO on one port, rooms shared through Redis. */
+export async function startChatServer(config: Config, logger: Logger): Promise<RunningChatServer> {
+  const instance = config.INSTANCE_ID;
+  const redis = createRedisClients(config.REDIS_URL, logger);
+  const history = new History(redis.data);
+
+  const httpServer = http.createServer();
+  // Registered before Socket.IO attaches: it keeps /socket.io/ and hands us every other request.
+  const health = healthHandler(redis.data, instance);
+  httpServer.on('request', (req, res) => {
+    health(req, res).then(
+      (handled) => handled || res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n'),
+      () => res.writeHead(500).end(),
+    );
+  });
+
+  const io: ChatServer = new Server(httpServer, {
+    path: '/socket.io/',
+    // Chat payloads are small (2,000 characters at most); refuse anything far larger.
+    maxHttpBufferSize: 16 * 1024,
+    adapter: createAdapter(redis.pub, redis.sub),
+  });
+
+  io.use(authenticate);
+  io.on('connection', (socket) => {
+    socket.emit('session', { instance, user: socket.data.user });
+    registerHandlers(socket, { io, history, instance, logger });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(config.PORT, config.HOST, () => resolve());
+  });
+  const address = httpServer.address() as AddressInfo;
+  logger.info({ address: `${address.address}:${address.port}` }, 'chat server listening');
+
+  return {
+    io,
+    address,
+    close: async () => {
+      // Disconnects every client (they reconnect elsewhere) and closes the HTTP server.
+      await new Promise<void>((resolve) => io.close(() => resolve()));
+      await quitAll(redis);
+    },
+  };
+}

@@ -1,0 +1,12 @@
+export { findOnPath, requireBinary } from './binaries.js';
+export { startChatServer, type ChatServerOptions, type ChatServerProcess } from './chat-server.js';
+export { startGateway, type FrontDoor, type GatewayOptions } from './gateway.js';
+export { startNginx, substituteAddresses } from './nginx.js';
+export { paths, repoRoot } from './paths.js';
+export { freePort } from './ports.js';
+export { spawnManaged, untilReady, type ManagedProcess, type SpawnOptions } from './process.js';
+export { startRedis, type RedisProcess } from './redis.js';
+export { startStack, type Stack, type StackOptions } from './stack.js';
+export { canConnect, httpGet, waitUntil } from './wait.js';
+export { startWeb } from './web.js';
+export { connectClient, nextEvent, type ChatClient, type ConnectedClient } from './clients.js';
