@@ -7,6 +7,13 @@ const port = z
   .transform(Number)
   .refine((n) => n <= 65_535, 'must be an integer from 0 to 65535');
 
+const positiveInt = (max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,9}$/, `must be an integer from 1 to ${max}`)
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= max, `must be an integer from 1 to ${max}`);
+
 const redisUrl = z.string().refine((value) => {
   try {
     return ['redis:', 'rediss:'].includes(new URL(value).protocol);
@@ -24,6 +31,11 @@ const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'must be 1-63 letters, digits, ".", "_" or "-"')
     .default(() => os.hostname()),
+  /** Messages kept per room; older ones are trimmed. */
+  HISTORY_MAX_PER_ROOM: positiveInt(10_000_000).default(10_000),
+  /** Token bucket per user: sustained messages per second, and burst size. */
+  RATE_LIMIT_PER_SECOND: positiveInt(1_000).default(5),
+  RATE_LIMIT_BURST: positiveInt(10_000).default(10),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -1,7 +1,10 @@
 import { clientEventSchemas, describeIssues, limits, type Ack, type ClientEvent, type ErrorCode } from '@chat/protocol';
 import type { z } from 'zod';
-import type { History } from './history.js';
+import { RateLimited, type History } from './history.js';
 import type { Logger } from './logger.js';
+import type { Presence } from './presence.js';
+import type { Rooms } from './rooms.js';
+import { TypingState } from './typing.js';
 import type { ChatServer, ChatSocket } from './types.js';
 
 type Payload<E extends ClientEvent> = z.output<(typeof clientEventSchemas)[E]>;
@@ -19,6 +22,8 @@ export class AckFailure extends Error {
 export interface HandlerContext {
   io: ChatServer;
   history: History;
+  presence: Presence;
+  rooms: Rooms;
   instance: string;
   logger: Logger;
 }
@@ -26,26 +31,57 @@ export interface HandlerContext {
 /** Registers every client event on a socket. Adding an event: a schema in @chat/protocol, then a handler here. */
 export function registerHandlers(socket: ChatSocket, ctx: HandlerContext): void {
   const { user } = socket.data;
+  const typing = new TypingState(socket);
+  const mustHaveJoined = (room: string) => {
+    if (!socket.rooms.has(room)) throw new AckFailure('not_joined', `join room "${room}" first`);
+  };
 
   on(socket, ctx, 'room:join', async ({ room }) => {
     // Join before reading history: a message sent in between is then seen twice (the client
     // de-duplicates by id) rather than not at all.
     await socket.join(room);
-    const messages = await ctx.history.latest(room, limits.joinHistory);
+    await ctx.rooms.ensure(room);
+    const [messages] = await Promise.all([ctx.history.latest(room, limits.joinHistory), ctx.presence.enter(room, socket)]);
     return { ok: true, room, messages };
   });
 
   on(socket, ctx, 'room:leave', async ({ room }) => {
+    typing.stop(room);
     await socket.leave(room);
+    await ctx.presence.leave(room, socket);
     return { ok: true };
   });
 
-  on(socket, ctx, 'message:send', async ({ room, text }) => {
-    if (!socket.rooms.has(room)) throw new AckFailure('not_joined', `join room "${room}" before sending to it`);
-    // Stored first: an acked message is in history even if the broadcast is lost.
-    const message = await ctx.history.append(room, { author: user, text, ts: Date.now(), instance: ctx.instance });
-    ctx.io.to(room).emit('message:new', message);
+  on(socket, ctx, 'message:send', async ({ room, text, clientId }) => {
+    mustHaveJoined(room);
+    // Stored first: an acked message is in history even if the broadcast is lost. A retried
+    // clientId returns the stored message and is not broadcast again.
+    const draft = { author: user, text, ts: Date.now(), instance: ctx.instance };
+    const { message, stored } = await ctx.history.append(room, draft, clientId);
+    typing.stop(room);
+    if (stored) ctx.io.to(room).emit('message:new', message);
     return { ok: true, message };
+  });
+
+  on(socket, ctx, 'rooms:list', async () => ({ ok: true, rooms: await ctx.rooms.list() }));
+
+  on(socket, ctx, 'history:fetch', async ({ room, before, after, limit }) => ({
+    ok: true,
+    messages: await ctx.history.page(room, { before, after, limit }),
+  }));
+
+  on(socket, ctx, 'typing', async ({ room, typing: isTyping }) => {
+    mustHaveJoined(room);
+    typing.set(room, isTyping);
+    return { ok: true };
+  });
+
+  socket.on('disconnecting', () => {
+    typing.stopAll();
+    for (const room of socket.rooms) {
+      if (room === socket.id) continue;
+      ctx.presence.leave(room, socket).catch((error: Error) => ctx.logger.warn({ err: error.message, room }, 'presence leave failed'));
+    }
   });
 }
 
@@ -65,6 +101,7 @@ function on<E extends ClientEvent>(socket: ChatSocket, ctx: HandlerContext, even
     }
     handler(parsed.data as Payload<E>).then(reply, (error: unknown) => {
       if (error instanceof AckFailure) return reply(failure(error.code, error.message));
+      if (error instanceof RateLimited) return reply(failure('rate_limited', error.message));
       if (isRedisUnavailable(error)) return reply(failure('unavailable', 'chat storage is unavailable; try again'));
       ctx.logger.error({ err: error, event }, 'handler failed');
       reply(failure('internal', 'internal error'));

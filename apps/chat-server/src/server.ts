@@ -7,6 +7,8 @@ import type { Config } from './config.js';
 import { registerHandlers } from './handlers.js';
 import { healthHandler } from './health.js';
 import { History } from './history.js';
+import { Presence } from './presence.js';
+import { Rooms } from './rooms.js';
 import type { Logger } from './logger.js';
 import { createRedisClients, quitAll } from './redis.js';
 import type { ChatServer } from './types.js';
@@ -21,7 +23,11 @@ export interface RunningChatServer {
 export async function startChatServer(config: Config, logger: Logger): Promise<RunningChatServer> {
   const instance = config.INSTANCE_ID;
   const redis = createRedisClients(config.REDIS_URL, logger);
-  const history = new History(redis.data);
+  const history = new History(redis.data, {
+    maxPerRoom: config.HISTORY_MAX_PER_ROOM,
+    ratePerSecond: config.RATE_LIMIT_PER_SECOND,
+    burst: config.RATE_LIMIT_BURST,
+  });
 
   const httpServer = http.createServer();
   // Registered before Socket.IO attaches: it keeps /socket.io/ and hands us every other request.
@@ -40,10 +46,14 @@ export async function startChatServer(config: Config, logger: Logger): Promise<R
     adapter: createAdapter(redis.pub, redis.sub),
   });
 
+  const presence = new Presence(redis.data, io, instance, logger);
+  const rooms = new Rooms(redis.data, history, presence);
+  presence.start();
+
   io.use(authenticate);
   io.on('connection', (socket) => {
     socket.emit('session', { instance, user: socket.data.user });
-    registerHandlers(socket, { io, history, instance, logger });
+    registerHandlers(socket, { io, history, presence, rooms, instance, logger });
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -57,7 +67,9 @@ export async function startChatServer(config: Config, logger: Logger): Promise<R
     io,
     address,
     close: async () => {
-      // Disconnects every client (they reconnect elsewhere) and closes the HTTP server.
+      presence.stop();
+      // Disconnects every client (they reconnect elsewhere; their presence entries are removed
+      // on the way out) and closes the HTTP server.
       await new Promise<void>((resolve) => io.close(() => resolve()));
       await quitAll(redis);
     },

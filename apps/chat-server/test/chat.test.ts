@@ -1,41 +1,20 @@
 import { spawnSync } from 'node:child_process';
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  connectClient,
-  httpGet,
-  nextEvent,
-  paths,
-  startChatServer,
-  startRedis,
-  waitUntil,
-  type ChatServerProcess,
-  type ConnectedClient,
-  type RedisProcess,
-} from '@chat/devstack';
+import { connectClient, httpGet, nextEvent, paths, waitUntil, type ChatServerProcess, type RedisProcess } from '@chat/devstack';
+import { noRateLimit, startCluster, type Cluster } from './cluster.js';
 
+let cluster: Cluster;
 let redis: RedisProcess;
 let servers: ChatServerProcess[];
-const clients: ConnectedClient[] = [];
-
-async function connect(server: ChatServerProcess, name: string): Promise<ConnectedClient> {
-  const client = await connectClient(server.url, name);
-  clients.push(client);
-  return client;
-}
+const connect = (server: ChatServerProcess, name: string) => cluster.connect(server, name);
 
 beforeAll(async () => {
-  redis = await startRedis();
-  servers = await Promise.all(
-    ['chat-1', 'chat-2', 'chat-3'].map((instance) => startChatServer({ instance, redisUrl: redis.url })),
-  );
+  cluster = await startCluster(3, noRateLimit);
+  ({ redis, servers } = cluster);
 });
 
-afterAll(async () => {
-  for (const { socket } of clients) socket.close();
-  await Promise.all(servers.map((server) => server.stop()));
-  await redis.stop();
-});
+afterAll(() => cluster?.stop());
 
 describe('start-up', () => {
   it('refuses an invalid environment, naming the variable', () => {
@@ -121,7 +100,7 @@ describe('rooms and messages across instances', () => {
 
     expect(await b.socket.emitWithAck('message:send', { room: 'quiet', text: 'hi' })).toEqual({
       ok: false,
-      error: { code: 'not_joined', message: 'join room "quiet" before sending to it' },
+      error: { code: 'not_joined', message: 'join room "quiet" first' },
     });
   });
 
@@ -146,6 +125,12 @@ describe('invalid payloads', () => {
     ['message:send', { room: 'lobby', text: '   ' }, 'text: must be 1-2000 characters after trimming'],
     ['message:send', { room: 'lobby', text: 'x'.repeat(2001) }, 'text: must be 1-2000 characters after trimming'],
     ['message:send', [1, 2, 3], 'payload: payload must be an object'],
+    ['message:send', { room: 'lobby', text: 'hi', clientId: 'x' }, 'clientId: must be 8-64 characters'],
+    ['rooms:list', 'all', 'payload: payload must be an object'],
+    ['history:fetch', { room: 'lobby', limit: 1000 }, 'limit: must be 1-100'],
+    ['history:fetch', { room: 'lobby', before: 'yesterday' }, 'before: must be a message id'],
+    ['typing', { room: 'lobby', typing: 'yes' }, 'typing: must be true or false'],
+    ['typing', { room: 'lobby' }, 'typing: must be true or false'],
   ];
 
   it.each(cases)('%s %j gets ok: false with code invalid, and the socket stays up', async (event, payload, message) => {

@@ -9,6 +9,9 @@ describe('loadConfig', () => {
       HOST: '0.0.0.0',
       REDIS_URL: 'redis://127.0.0.1:6379',
       INSTANCE_ID: os.hostname(),
+      HISTORY_MAX_PER_ROOM: 10_000,
+      RATE_LIMIT_PER_SECOND: 5,
+      RATE_LIMIT_BURST: 10,
       LOG_LEVEL: 'info',
     });
   });
@@ -29,6 +32,8 @@ describe('loadConfig', () => {
     [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL must be a redis:// or rediss:// URL (got "localhost:6379")'],
     [{ INSTANCE_ID: 'chat 1' }, 'INSTANCE_ID must be 1-63 letters, digits, ".", "_" or "-" (got "chat 1")'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ RATE_LIMIT_BURST: '0' }, 'RATE_LIMIT_BURST must be an integer from 1 to 10000 (got "0")'],
+    [{ HISTORY_MAX_PER_ROOM: 'lots' }, 'HISTORY_MAX_PER_ROOM must be an integer from 1 to 10000000 (got "lots")'],
   ])('rejects %j naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

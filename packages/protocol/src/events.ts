@@ -1,12 +1,18 @@
 import type { z } from 'zod';
-import type { Message, Session } from './messages.js';
+import type { Message, PresenceUpdate, RoomSummary, Session, TypingUpdate } from './messages.js';
 import {
+  historyFetchSchema,
   messageSendSchema,
   roomJoinSchema,
   roomLeaveSchema,
+  roomsListSchema,
+  typingSchema,
+  type HistoryFetchPayload,
   type MessageSendPayload,
   type RoomJoinPayload,
   type RoomLeavePayload,
+  type RoomsListPayload,
+  type TypingPayload,
 } from './schemas.js';
 
 /** Machine-readable reasons an ack can carry. */
@@ -17,6 +23,8 @@ export type ErrorCode =
   | 'not_joined'
   /** Redis is unreachable; nothing was stored. */
   | 'unavailable'
+  /** Too many messages too fast; wait and retry. */
+  | 'rate_limited'
   /** An unexpected server fault. */
   | 'internal';
 
@@ -34,12 +42,17 @@ export interface ClientToServerEvents {
   'room:join': (payload: RoomJoinPayload, ack: AckCallback<{ room: string; messages: Message[] }>) => void;
   'room:leave': (payload: RoomLeavePayload, ack: AckCallback) => void;
   'message:send': (payload: MessageSendPayload, ack: AckCallback<{ message: Message }>) => void;
+  'rooms:list': (payload: RoomsListPayload, ack: AckCallback<{ rooms: RoomSummary[] }>) => void;
+  'history:fetch': (payload: HistoryFetchPayload, ack: AckCallback<{ messages: Message[] }>) => void;
+  typing: (payload: TypingPayload, ack: AckCallback) => void;
 }
 
 /** Events the server emits. */
 export interface ServerToClientEvents {
   session: (session: Session) => void;
   'message:new': (message: Message) => void;
+  'presence:update': (update: PresenceUpdate) => void;
+  'typing:update': (update: TypingUpdate) => void;
 }
 
 /** The schema that validates each client event's payload: adding an event starts here. */
@@ -47,6 +60,9 @@ export const clientEventSchemas = {
   'room:join': roomJoinSchema,
   'room:leave': roomLeaveSchema,
   'message:send': messageSendSchema,
+  'rooms:list': roomsListSchema,
+  'history:fetch': historyFetchSchema,
+  typing: typingSchema,
 } as const satisfies Record<keyof ClientToServerEvents, z.ZodType>;
 
 export type ClientEvent = keyof ClientToServerEvents;

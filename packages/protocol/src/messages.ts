@@ -15,6 +15,25 @@ export interface Message {
   instance: string;
 }
 
+export interface RoomSummary {
+  room: string;
+  /** Distinct users present in the room now. */
+  members: number;
+  lastMessage?: Message;
+}
+
+export interface PresenceUpdate {
+  room: string;
+  /** Distinct users in the room, sorted by name. */
+  members: User[];
+}
+
+export interface TypingUpdate {
+  room: string;
+  user: User;
+  typing: boolean;
+}
+
 export interface Session {
   instance: string;
   user: User;

@@ -4,6 +4,8 @@ import {
   compareMessageIds,
   describeIssues,
   handshakeAuthSchema,
+  historyFetchSchema,
+  typingSchema,
   messageSendSchema,
   roomJoinSchema,
 } from '../src/index.js';
@@ -27,6 +29,18 @@ describe('handshake auth', () => {
 
   it('accepts exactly 32 characters', () => {
     expect(handshakeAuthSchema.safeParse({ name: ` ${'x'.repeat(32)} ` }).success).toBe(true);
+  });
+});
+
+describe('stable user ids', () => {
+  it('accepts a UUID and a nanoid', () => {
+    expect(handshakeAuthSchema.safeParse({ name: 'a', userId: '3f1c2a9e-5b7d-4c1e-9a2b-0d4e6f8a1b2c' }).success).toBe(true);
+    expect(handshakeAuthSchema.safeParse({ name: 'a', userId: 'V1StGXR8_Z5jdHi6B-myT' }).success).toBe(true);
+  });
+
+  it.each(['short', 'x'.repeat(65), 'has space in it', '../../etc', 42])('rejects %j', (userId) => {
+    const result = handshakeAuthSchema.safeParse({ name: 'a', userId });
+    expect(result.success).toBe(false);
   });
 });
 
@@ -67,9 +81,47 @@ describe('message:send', () => {
   });
 });
 
+describe('history:fetch', () => {
+  it('defaults the limit to 50', () => {
+    expect(historyFetchSchema.parse({ room: 'lobby' })).toEqual({ room: 'lobby', limit: 50 });
+  });
+
+  it('takes message-id cursors', () => {
+    expect(historyFetchSchema.parse({ room: 'lobby', before: '1700000000000-3', limit: 100 })).toMatchObject({
+      before: '1700000000000-3',
+    });
+  });
+
+  it.each([
+    [{ room: 'lobby', limit: 101 }, 'limit: must be 1-100'],
+    [{ room: 'lobby', limit: 0 }, 'limit: must be 1-100'],
+    [{ room: 'lobby', limit: 2.5 }, 'limit: must be an integer'],
+    [{ room: 'lobby', after: '+' }, 'after: must be a message id like 1700000000000-0'],
+    [{ room: 'lobby', before: '(1-0' }, 'before: must be a message id like 1700000000000-0'],
+  ])('rejects %j', (payload, message) => {
+    const result = historyFetchSchema.safeParse(payload);
+    expect(result.success).toBe(false);
+    expect(describeIssues(result.error!)).toBe(message);
+  });
+});
+
+describe('typing', () => {
+  it('needs a boolean', () => {
+    expect(typingSchema.safeParse({ room: 'lobby', typing: true }).success).toBe(true);
+    expect(describeIssues(typingSchema.safeParse({ room: 'lobby', typing: 'yes' }).error!)).toBe('typing: must be true or false');
+  });
+});
+
 describe('event table', () => {
   it('has a schema for every client event', () => {
-    expect(Object.keys(clientEventSchemas).sort()).toEqual(['message:send', 'room:join', 'room:leave']);
+    expect(Object.keys(clientEventSchemas).sort()).toEqual([
+      'history:fetch',
+      'message:send',
+      'room:join',
+      'room:leave',
+      'rooms:list',
+      'typing',
+    ]);
   });
 });
 
