@@ -51,6 +51,18 @@ export class Presence {
     await this.publish(room);
   }
 
+  /** Removes every entry of this instance at once (graceful shutdown) and tells those rooms. */
+  async removeLocal(): Promise<void> {
+    const pipeline = this.redis.pipeline();
+    const rooms = new Set<string>();
+    this.forEachLocalEntry((room, entry) => {
+      pipeline.zrem(keys.presence(room), entry);
+      rooms.add(room);
+    });
+    if (pipeline.length) await pipeline.exec();
+    await Promise.all([...rooms].map((room) => this.publish(room)));
+  }
+
   /** Distinct users with a live entry in the room, sorted by name. */
   async members(room: string): Promise<User[]> {
     const entries = await this.redis.zrangebyscore(keys.presence(room), Date.now(), '+inf');
@@ -73,12 +85,14 @@ export class Presence {
   private async refreshLocal(): Promise<void> {
     const pipeline = this.redis.pipeline();
     const expiry = Date.now() + ENTRY_TTL_MS;
-    for (const socket of this.io.of('/').sockets.values()) {
-      for (const room of socket.rooms) {
-        if (room !== socket.id) pipeline.zadd(keys.presence(room), 'XX', expiry, this.entry(socket));
-      }
-    }
+    this.forEachLocalEntry((room, entry) => pipeline.zadd(keys.presence(room), 'XX', expiry, entry));
     if (pipeline.length) await pipeline.exec();
+  }
+
+  private forEachLocalEntry(visit: (room: string, entry: string) => void): void {
+    for (const socket of this.io.of('/').sockets.values()) {
+      for (const room of socket.rooms) if (room !== socket.id) visit(room, this.entry(socket));
+    }
   }
 
   /** Removes expired entries (instances that died without saying goodbye) and tells those rooms. */

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdapter } from '@socket.io/redis-adapter';
@@ -46,6 +47,10 @@ export async function startChatServer(config: Config, logger: Logger): Promise<R
     adapter: createAdapter(redis.pub, redis.sub),
   });
 
+  // Engine session ids name their instance (`chat-2.<120 random bits>`), so a front door can send
+  // every polling request of a session to the instance that holds it (see infra/nginx.conf).
+  io.engine.generateId = () => `${instance}.${randomBytes(15).toString('base64url')}`;
+
   const presence = new Presence(redis.data, io, instance, logger);
   const rooms = new Rooms(redis.data, history, presence);
   presence.start();
@@ -68,9 +73,16 @@ export async function startChatServer(config: Config, logger: Logger): Promise<R
     address,
     close: async () => {
       presence.stop();
-      // Disconnects every client (they reconnect elsewhere; their presence entries are removed
-      // on the way out) and closes the HTTP server.
-      await new Promise<void>((resolve) => io.close(() => resolve()));
+      // Stop accepting first: the front door's next pick here fails fast and moves on.
+      const stopped = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      await presence.removeLocal().catch((error: Error) => logger.warn({ err: error.message }, 'presence cleanup failed'));
+      // Drop each client's transport rather than disconnecting it server-side: Socket.IO clients
+      // do not retry a server-side disconnect, but they do reconnect after a transport close,
+      // through the front door, to another instance.
+      for (const socket of io.of('/').sockets.values()) socket.conn.close();
+      httpServer.closeIdleConnections();
+      await stopped;
+      io.close();
       await quitAll(redis);
     },
   };

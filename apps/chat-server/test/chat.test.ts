@@ -169,3 +169,12 @@ describe('without Redis', () => {
     await waitUntil('a send to succeed', async () => (await socket.emitWithAck('message:send', { room: 'outage', text: 'back' })).ok);
   });
 });
+
+describe('engine session ids', () => {
+  it('name the instance that issued them', async () => {
+    const { status, body } = await httpGet(`${servers[2]!.url}/socket.io/?EIO=4&transport=polling`);
+    expect(status).toBe(200);
+    const { sid } = JSON.parse(body.slice(1)) as { sid: string };
+    expect(sid).toMatch(/^chat-3\.[A-Za-z0-9_-]{20}$/);
+  });
+});
