@@ -2,6 +2,7 @@ import { clientEventSchemas, describeIssues, limits, type Ack, type ClientEvent,
 import type { z } from 'zod';
 import { RateLimited, type History } from './history.js';
 import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
 import type { Presence } from './presence.js';
 import type { Rooms } from './rooms.js';
 import { TypingState } from './typing.js';
@@ -26,6 +27,7 @@ export interface HandlerContext {
   rooms: Rooms;
   instance: string;
   logger: Logger;
+  metrics: Metrics;
 }
 
 /** Registers every client event on a socket. Adding an event: a schema in @chat/protocol, then a handler here. */
@@ -59,7 +61,10 @@ export function registerHandlers(socket: ChatSocket, ctx: HandlerContext): void 
     const draft = { author: user, text, ts: Date.now(), instance: ctx.instance };
     const { message, stored } = await ctx.history.append(room, draft, clientId);
     typing.stop(room);
-    if (stored) ctx.io.to(room).emit('message:new', message);
+    if (stored) {
+      ctx.metrics.messages.inc();
+      ctx.io.to(room).emit('message:new', message);
+    }
     return { ok: true, message };
   });
 
@@ -74,6 +79,11 @@ export function registerHandlers(socket: ChatSocket, ctx: HandlerContext): void 
     mustHaveJoined(room);
     typing.set(room, isTyping);
     return { ok: true };
+  });
+
+  // Events nobody handles are counted and otherwise ignored.
+  socket.onAny((event: string) => {
+    if (!Object.hasOwn(clientEventSchemas, event)) ctx.metrics.unknownEvents.inc();
   });
 
   socket.on('disconnecting', () => {
@@ -93,7 +103,10 @@ function on<E extends ClientEvent>(socket: ChatSocket, ctx: HandlerContext, even
   const schema = clientEventSchemas[event];
   (socket as unknown as { on(event: string, listener: (...args: unknown[]) => void): void }).on(event, (...args) => {
     const ack = typeof args.at(-1) === 'function' ? (args.pop() as (response: Ack<object>) => void) : null;
-    const reply = (response: Ack<object>) => ack?.(response);
+    const reply = (response: Ack<object>) => {
+      ctx.metrics.acks.inc({ event, outcome: response.ok ? 'ok' : response.error.code });
+      ack?.(response);
+    };
     const parsed = schema.safeParse(args[0]);
     if (!parsed.success) {
       reply(failure('invalid', describeIssues(parsed.error)));

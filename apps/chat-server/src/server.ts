@@ -6,7 +6,9 @@ import { Server } from 'socket.io';
 import { authenticate } from './auth.js';
 import type { Config } from './config.js';
 import { registerHandlers } from './handlers.js';
-import { healthHandler } from './health.js';
+import { createAdmission } from './admission.js';
+import { createMetrics } from './metrics.js';
+import { httpRoutes } from './routes.js';
 import { History } from './history.js';
 import { Presence } from './presence.js';
 import { Rooms } from './rooms.js';
@@ -30,14 +32,13 @@ export async function startChatServer(config: Config, logger: Logger): Promise<R
     burst: config.RATE_LIMIT_BURST,
   });
 
+  const metrics = createMetrics(instance);
+
   const httpServer = http.createServer();
   // Registered before Socket.IO attaches: it keeps /socket.io/ and hands us every other request.
-  const health = healthHandler(redis.data, instance);
+  const routes = httpRoutes(redis.data, instance, metrics);
   httpServer.on('request', (req, res) => {
-    health(req, res).then(
-      (handled) => handled || res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n'),
-      () => res.writeHead(500).end(),
-    );
+    routes(req, res).catch(() => res.writeHead(500).end());
   });
 
   const io: ChatServer = new Server(httpServer, {
@@ -56,9 +57,12 @@ export async function startChatServer(config: Config, logger: Logger): Promise<R
   presence.start();
 
   io.use(authenticate);
+  io.use(createAdmission(config, metrics));
   io.on('connection', (socket) => {
+    metrics.connections.inc();
+    socket.once('disconnect', () => metrics.connections.dec());
     socket.emit('session', { instance, user: socket.data.user });
-    registerHandlers(socket, { io, history, presence, rooms, instance, logger });
+    registerHandlers(socket, { io, history, presence, rooms, instance, logger, metrics });
   });
 
   await new Promise<void>((resolve, reject) => {

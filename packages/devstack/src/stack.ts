@@ -41,8 +41,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     if (redis) started.push(redis);
     const redisUrl = options.redisUrl ?? redis!.url;
 
+    // Known before the chat servers start: their origin allow-list names the front door.
+    const port = options.port ?? (await freePort());
+    const env = { ALLOWED_ORIGINS: `http://127.0.0.1:${port},http://localhost:${port}` };
     const names = Array.from({ length: options.instances ?? 3 }, (_, i) => `chat-${i + 1}`);
-    const chatServers = await Promise.all(names.map((instance) => startChatServer({ instance, redisUrl, echo })));
+    const chatServers = await Promise.all(names.map((instance) => startChatServer({ instance, redisUrl, echo, env })));
     started.push(...chatServers);
 
     const web = options.web ? await startWeb({ echo }) : null;
@@ -55,7 +58,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     for (const server of chatServers) resolve[`${server.instance}:3000`] = `127.0.0.1:${server.port}`;
 
     const start = options.frontDoor === 'nginx' ? startNginx : startGateway;
-    const frontDoor = await start({ resolve, port: options.port, host: options.host, echo });
+    const frontDoor = await start({ resolve, port, host: options.host, echo });
     started.push(frontDoor);
 
     return {

@@ -1,9 +1,15 @@
 import { z } from 'zod';
 import { clientIdPattern, limits, roomPattern } from './limits.js';
 
+/** C0/C1 controls and bidi embeddings, overrides and isolates: invisible, and able to disguise a name. */
+const unsafeInNames = /[\p{Cc}\u202A-\u202E\u2066-\u2069]/u;
+
 export const nameSchema = z
   .string({ error: 'must be a string' })
   .trim()
+  // One spelling per name: "é" typed precomposed or as e + accent is the same name.
+  .normalize('NFC')
+  .refine((name) => !unsafeInNames.test(name), 'must not contain control or bidi-override characters')
   .min(1, `must be 1-${limits.nameMaxLength} characters after trimming`)
   .max(limits.nameMaxLength, `must be 1-${limits.nameMaxLength} characters after trimming`);
 

@@ -27,6 +27,19 @@ describe('handshake auth', () => {
     expect(describeIssues(result.error!)).toBe(message);
   });
 
+  it('normalises to NFC before counting', () => {
+    expect(handshakeAuthSchema.parse({ name: 'Zoe\u0301' }).name).toBe('Zo\u00e9');
+  });
+
+  it.each(['Ada\u202Egnp.exe', 'Bo\u2066b', 'tab\there', 'nul\u0000', 'bell\u0007'])('rejects control and bidi characters in %j', (name) => {
+    const result = handshakeAuthSchema.safeParse({ name });
+    expect(describeIssues(result.error!)).toBe('name: must not contain control or bidi-override characters');
+  });
+
+  it('keeps emoji sequences (zero-width joiners are not controls)', () => {
+    expect(handshakeAuthSchema.safeParse({ name: '👩\u200D💻 Dev' }).success).toBe(true);
+  });
+
   it('accepts exactly 32 characters', () => {
     expect(handshakeAuthSchema.safeParse({ name: ` ${'x'.repeat(32)} ` }).success).toBe(true);
   });
