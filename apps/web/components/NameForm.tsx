@@ -29,7 +29,8 @@ export function NameForm({ onSubmit, initialName = '', serverError = null }: Nam
 
   return (
     <form className="name-form" onSubmit={handleSubmit} noValidate>
-      <p className="name-intro">Pick a display name to join the chat.</p>
+      <h2 className="signin-title">Welcome</h2>
+      <p className="name-intro">Pick a display name to join the chat. It is remembered on this device.</p>
       <label htmlFor="name">Name</label>
       <div className="field-row">
         <input

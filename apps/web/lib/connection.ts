@@ -1,0 +1,107 @@
+import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
+import type {
+  Ack,
+  ClientToServerEvents,
+  ErrorCode,
+  HistoryFetchPayload,
+  Message,
+  RoomSummary,
+  ServerToClientEvents,
+} from '@chat/protocol';
+
+export type ChatSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+/** A protocol error code, or what the client itself can tell: no answer in time, or not connected. */
+export type ClientErrorCode = ErrorCode | 'timeout' | 'offline';
+
+export type Result<T extends object = object> = ({ ok: true } & T) | { ok: false; error: { code: ClientErrorCode; message: string } };
+
+/** How long to wait for an ack before giving up on it. */
+export const ACK_TIMEOUT_MS = 10_000;
+
+export interface ConnectionAuth {
+  name: string;
+  userId: string;
+}
+
+/**
+ * One Socket.IO connection to this page's own origin, with each client event as a typed request
+ * that always resolves: an ack, `timeout`, or `offline` when the socket is not (or no longer)
+ * connected. Socket.IO reconnects by itself; every reconnection is a new server-side socket.
+ */
+export class Connection {
+  readonly socket: ChatSocket;
+
+  constructor(auth: ConnectionAuth, options: Partial<ManagerOptions & SocketOptions> = {}) {
+    // Same origin: the front door proxies /socket.io/ to the chat servers. WebSocket only: the
+    // chat servers sit behind a round-robin proxy without sticky routing, and HTTP long-polling
+    // needs every request of a session to reach the same instance.
+    this.socket = io({
+      path: '/socket.io/',
+      transports: ['websocket'],
+      // Its own manager: a later sign-in (another name) never reuses this one's handshake.
+      forceNew: true,
+      autoConnect: false,
+      auth: { name: auth.name, userId: auth.userId },
+      ...options,
+    });
+  }
+
+  get connected(): boolean {
+    return this.socket.connected;
+  }
+
+  /** The Engine.IO transport in use, e.g. `websocket`. */
+  get transport(): string | null {
+    return this.socket.io.engine?.transport?.name ?? null;
+  }
+
+  open(): void {
+    this.socket.connect();
+  }
+
+  close(): void {
+    this.socket.removeAllListeners();
+    this.socket.disconnect();
+  }
+
+  join(room: string): Promise<Result<{ room: string; messages: Message[] }>> {
+    return this.call(() => this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck('room:join', { room }));
+  }
+
+  leave(room: string): Promise<Result> {
+    return this.call(() => this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck('room:leave', { room }));
+  }
+
+  send(room: string, text: string, clientId: string): Promise<Result<{ message: Message }>> {
+    return this.call(() => this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck('message:send', { room, text, clientId }));
+  }
+
+  listRooms(): Promise<Result<{ rooms: RoomSummary[] }>> {
+    return this.call(() => this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck('rooms:list', {}));
+  }
+
+  fetchHistory(payload: HistoryFetchPayload): Promise<Result<{ messages: Message[] }>> {
+    return this.call(() => this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck('history:fetch', payload));
+  }
+
+  typing(room: string, typing: boolean): Promise<Result> {
+    return this.call(() => this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck('typing', { room, typing }));
+  }
+
+  private async call<T extends object>(request: () => Promise<Ack<T>>): Promise<Result<T>> {
+    // Socket.IO would buffer the event until the next connection; the caller decides instead.
+    if (!this.socket.connected) return offline();
+    try {
+      return await request();
+    } catch {
+      // Pending acks are rejected when the connection drops: that is not a timeout.
+      if (!this.socket.connected) return offline();
+      return { ok: false, error: { code: 'timeout', message: 'the server did not answer in time' } };
+    }
+  }
+}
+
+function offline(): { ok: false; error: { code: 'offline'; message: string } } {
+  return { ok: false, error: { code: 'offline', message: 'not connected' } };
+}
