@@ -1,0 +1,81 @@
+import type { VariableRegistry } from '../variables.js';
+import type { SourceLocation } from './errors.js';
+import type { Directive } from './parser.js';
+import type { HeaderSetting, ListenConfig, UpstreamServerConfig } from './types.js';
+
+/**
+ * Drafts filled in while walking the directive tree, one per block. A field left undefined
+ * means "not set at this level", so that merging can apply nginx's inheritance afterwards.
+ */
+
+/** proxy_* settings, allowed at http, server and location level. */
+export interface ProxyDraft {
+  pass?: ProxyPassDraft;
+  httpVersion?: '1.0' | '1.1';
+  /** Undefined = inherit; a level that sets any proxy_set_header replaces the inherited list. */
+  headers?: HeaderSetting[];
+  readTimeoutMs?: number;
+  redirect?: 'off' | 'default';
+}
+
+export interface ProxyPassDraft extends SourceLocation {
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  /** The port was written (`http://h:80`), which an `upstream h` block forbids. */
+  readonly explicitPort: boolean;
+  readonly proxyHost: string;
+}
+
+export interface MainScope {
+  workerProcesses?: number | 'auto';
+  workerConnections?: number;
+  events?: SourceLocation;
+  http?: HttpScope;
+}
+
+export interface EventsScope {
+  readonly main: MainScope;
+}
+
+export interface HttpScope {
+  readonly proxy: ProxyDraft;
+  readonly servers: ServerScope[];
+  readonly upstreams: UpstreamScope[];
+  readonly variables: VariableRegistry;
+}
+
+export interface ServerScope extends SourceLocation {
+  readonly http: HttpScope;
+  readonly proxy: ProxyDraft;
+  readonly listens: ListenConfig[];
+  readonly locations: LocationScope[];
+}
+
+export interface LocationScope extends SourceLocation {
+  readonly server: ServerScope;
+  readonly prefix: string;
+  readonly proxy: ProxyDraft;
+}
+
+export interface UpstreamScope extends SourceLocation {
+  readonly name: string;
+  readonly servers: UpstreamServerConfig[];
+  keepalive?: number;
+}
+
+export interface Scopes {
+  main: MainScope;
+  events: EventsScope;
+  http: HttpScope;
+  server: ServerScope;
+  location: LocationScope;
+  upstream: UpstreamScope;
+}
+
+export type ContextName = keyof Scopes;
+
+/** What a directive handler may call back into: compiling a nested block. */
+export interface CompileContext {
+  run<C extends ContextName>(context: C, scope: Scopes[C], directives: readonly Directive[]): void;
+}

@@ -1,0 +1,104 @@
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { ResponseHead } from '../http1/response-parser.js';
+import type { GatewayRuntime } from '../runtime.js';
+import { rawErrorResponse, rawHead } from './error-pages.js';
+import { UpstreamExchange, type ResponseBody } from './exchange.js';
+import { isNonIdempotent, prepareRequest } from './request.js';
+import { renderRequestHead } from './request-headers.js';
+import { responseHeaders } from './response-headers.js';
+import type { VirtualServer } from './routing.js';
+import { tunnel } from './tunnel.js';
+
+/**
+ * Handles a request that asks to switch protocols (Node's 'upgrade' event): forward it with
+ * the same header rules as any request; on 101, tunnel the raw sockets; on anything else,
+ * relay that response and close, since the client's socket has left Node's HTTP machinery.
+ */
+export function handleUpgrade(
+  req: IncomingMessage,
+  socket: Socket,
+  clientHead: Buffer,
+  server: VirtualServer,
+  runtime: GatewayRuntime,
+): void {
+  socket.on('error', () => socket.destroy());
+  let prepared;
+  try {
+    prepared = prepareRequest(req, server, socket);
+  } catch (err) {
+    runtime.log('error', `${(err as Error).message} while handling upgrade "${req.method} ${req.url}"`);
+    socket.end(rawErrorResponse(500), 'latin1');
+    return;
+  }
+  if (prepared.kind === 'reply') {
+    socket.end(rawErrorResponse(prepared.status, prepared.location), 'latin1');
+    return;
+  }
+  const { route, vars, target } = prepared;
+  const proxy = route.config;
+  const method = req.method ?? 'GET';
+
+  let exchange: UpstreamExchange;
+  try {
+    const rendered = renderRequestHead(method, target, proxy.httpVersion, route.plan, vars, { length: '', chunked: false });
+    exchange = new UpstreamExchange(
+      route.group,
+      {
+        head: rendered.head,
+        body: { kind: 'none' },
+        nonIdempotent: isNonIdempotent(method),
+        headRequest: method === 'HEAD',
+        upgrade: true,
+        keepAlive: false,
+        connectTimeoutMs: proxy.connectTimeoutMs,
+        readTimeoutMs: proxy.readTimeoutMs,
+        describe: `"${method} ${req.url} HTTP/${req.httpVersion}" (upgrade), client: ${vars.remoteAddress}`,
+      },
+      {
+        upgraded: (head, upstream, leftover) => {
+          if (socket.destroyed) {
+            upstream.destroy();
+            return;
+          }
+          const headers = responseHeaders(head.rawHeaders, { rewrite: null, connection: 'upgrade' });
+          socket.write(rawHead(101, head.statusMessage || 'Switching Protocols', headers), 'latin1');
+          tunnel(socket, upstream, clientHead, leftover, proxy.readTimeoutMs);
+        },
+        response: (head, body) => relayAndClose(socket, head, body),
+        failed: (status) => socket.end(rawErrorResponse(status), 'latin1'),
+        tooLarge: () => socket.end(rawErrorResponse(413), 'latin1'),
+      },
+      runtime,
+    );
+  } catch (err) {
+    runtime.log('error', `${(err as Error).message} while handling upgrade "${method} ${req.url}"`);
+    socket.end(rawErrorResponse(500), 'latin1');
+    return;
+  }
+  socket.once('close', () => exchange.abort());
+  exchange.start();
+}
+
+/** The upstream declined to switch: pass its answer on, delimited by closing the connection. */
+function relayAndClose(socket: Socket, head: ResponseHead, body: ResponseBody): void {
+  if (socket.destroyed) return;
+  const headers = responseHeaders(head.rawHeaders, { rewrite: null, connection: 'close' });
+  socket.write(rawHead(head.statusCode, head.statusMessage, headers), 'latin1');
+  let waiting = false;
+  const onDrain = () => {
+    waiting = false;
+    body.resume();
+  };
+  body.onData = (chunk) => {
+    if (socket.write(chunk) || waiting) return;
+    waiting = true;
+    body.pause();
+    socket.once('drain', onDrain);
+  };
+  body.onEnd = () => {
+    socket.off('drain', onDrain);
+    socket.end();
+  };
+  body.onAbort = () => socket.destroy();
+}

@@ -1,0 +1,203 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../src/config/parser.js';
+import { ConfigError, loadConfig, parseConfigText } from '../src/index.js';
+import { FILE, lines } from './helpers.js';
+
+const INFRA = fileURLToPath(new URL('../../../infra/nginx.conf', import.meta.url));
+
+/** The ConfigError a config text produces. */
+function errorOf(text: string): ConfigError {
+  try {
+    parseConfigText(text, FILE);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const http = (...body: string[]) => lines('events {}', 'http {', ...body, '}');
+
+describe('parser', () => {
+  it('splits directives, blocks, quotes and escapes like nginx', () => {
+    const tree = parseConfig(
+      lines(
+        '# a comment',
+        'a 1 "two words" \'single\' "esc \\" \\\\ \\n\\t\\r" \\x "";  # trailing comment',
+        'b $var ${var}x a#b {',
+        '  c;',
+        '}',
+      ),
+      FILE,
+    );
+    expect(tree).toHaveLength(2);
+    const [a, b] = tree;
+    expect(a?.name).toBe('a');
+    expect(a?.args).toEqual(['1', 'two words', 'single', 'esc " \\ \n\t\r', '\\x', '']);
+    expect(a?.words.map((w) => w.quoted)).toEqual([false, true, true, true, false, true]);
+    expect(a?.line).toBe(2);
+    expect(b?.args).toEqual(['$var', '${var}x', 'a#b']);
+    expect(b?.children?.map((c) => c.name)).toEqual(['c']);
+    expect(b?.children?.[0]?.line).toBe(4);
+    expect(b?.endLine).toBe(5);
+  });
+
+  it('reports a directive at the line of its terminator, as nginx does', () => {
+    const [d] = parseConfig(lines('multi', '  line', '  directive;'), FILE);
+    expect(d?.line).toBe(3);
+  });
+
+  it.each([
+    ['an unterminated double quote', lines('events {}', 'a "open;', 'b;'), 'unexpected end of file, expecting ";" or "}" in /etc/chat-gateway/nginx.conf:4'],
+    ['an unterminated single quote', "a 'x", 'unexpected end of file, expecting ";" or "}" in /etc/chat-gateway/nginx.conf:1'],
+    ['a stray }', lines('events {}', '}'), 'unexpected "}" in /etc/chat-gateway/nginx.conf:2'],
+    ['a } after arguments', lines('a b }'), 'unexpected "}" in /etc/chat-gateway/nginx.conf:1'],
+    ['a stray ;', lines('events {}', ';'), 'unexpected ";" in /etc/chat-gateway/nginx.conf:2'],
+    ['a stray {', lines('{'), 'unexpected "{" in /etc/chat-gateway/nginx.conf:1'],
+    ['an unclosed block', lines('events {}', 'http {', '  server {', '  }'), 'unexpected end of file, expecting "}" in /etc/chat-gateway/nginx.conf:5'],
+    ['a missing ;', 'events {}\nworker_processes 1', 'unexpected end of file, expecting ";" or "}" in /etc/chat-gateway/nginx.conf:2'],
+    ['text glued to a quote', lines('a "b"c;'), 'unexpected "c" in /etc/chat-gateway/nginx.conf:1'],
+  ])('rejects %s', (_name, text, message) => {
+    expect(errorOf(text).message).toBe(message);
+  });
+});
+
+describe('compile', () => {
+  it('loads infra/nginx.conf', () => {
+    const config = loadConfig(INFRA);
+    expect(config.file).toBe(INFRA);
+    expect(config.workerProcesses).toBe('auto');
+    expect(config.workerConnections).toBe(4096);
+    expect(config.upstreams.map((u) => [u.name, u.keepalive, u.servers.map((s) => s.address)])).toEqual([
+      ['chat', 64, ['chat-1:3000', 'chat-2:3000', 'chat-3:3000']],
+      ['web', 16, ['web:3000']],
+    ]);
+    const [server] = config.servers;
+    expect(server?.listens.map((l) => [l.host, l.port])).toEqual([['*', 8080]]);
+    const [socketIo, root] = server?.locations ?? [];
+    expect(socketIo?.prefix).toBe('/socket.io/');
+    expect(socketIo?.proxy).toMatchObject({
+      url: 'http://chat',
+      proxyHost: 'chat',
+      httpVersion: '1.1',
+      readTimeoutMs: 75_000,
+      redirect: 'off',
+    });
+    expect(socketIo?.proxy?.headers.map((h) => [h.name, h.value.source])).toEqual([
+      ['Host', '$host'],
+      ['X-Real-IP', '$remote_addr'],
+      ['X-Forwarded-For', '$proxy_add_x_forwarded_for'],
+      ['Upgrade', '$http_upgrade'],
+      ['Connection', '$connection_upgrade'],
+    ]);
+    expect(root?.proxy?.upstream.name).toBe('web');
+  });
+
+  it('applies nginx defaults and inheritance', () => {
+    const config = parseConfigText(
+      http(
+        '  proxy_set_header X-Level http;',
+        '  proxy_read_timeout "1h 30m";',
+        '  server {',
+        '    listen 127.0.0.1:8080 default_server;',
+        '    location /inherit { proxy_pass http://backend:8081; }',
+        '    location /own { proxy_pass http://Backend:80; proxy_set_header X-Own yes; proxy_read_timeout 500ms; }',
+        '  }',
+      ),
+      FILE,
+    );
+    expect(config.workerProcesses).toBe(1);
+    expect(config.workerConnections).toBe(512);
+    const [inherit, own] = config.servers[0]?.locations ?? [];
+    expect(inherit?.proxy).toMatchObject({ httpVersion: '1.0', readTimeoutMs: 5_400_000, redirect: 'default', proxyHost: 'backend:8081' });
+    expect(inherit?.proxy?.headers.map((h) => h.name)).toEqual(['X-Level']);
+    // A level that sets any proxy_set_header replaces the inherited list entirely.
+    expect(own?.proxy?.headers.map((h) => h.name)).toEqual(['X-Own']);
+    expect(own?.proxy).toMatchObject({ readTimeoutMs: 500, proxyHost: 'Backend' });
+    // Two proxy_pass to different ports make two implicit upstreams.
+    expect(config.upstreams.map((u) => [u.name, u.implicit, u.servers[0]?.port])).toEqual([
+      ['backend', true, 8081],
+      ['Backend', true, 80],
+    ]);
+    expect(config.servers[0]?.listens[0]).toMatchObject({ host: '127.0.0.1', port: 8080, defaultServer: true });
+  });
+
+  it('reads a file from disk and reports a missing one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gateway-config-'));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    const good = join(dir, 'good.conf');
+    writeFileSync(good, lines('events {}', 'http { server { listen 9; } }'));
+    expect(loadConfig(good).servers[0]?.listens[0]?.port).toBe(9);
+
+    const bad = join(dir, 'bad.conf');
+    writeFileSync(bad, lines('events {}', 'foo;'));
+    expect(() => loadConfig(bad)).toThrow(`unknown directive "foo" in ${bad}:2`);
+
+    const missing = join(dir, 'missing.conf');
+    expect(() => loadConfig(missing)).toThrow(`open() "${missing}" failed (ENOENT: no such file or directory)`);
+  });
+
+  const F = '/etc/chat-gateway/nginx.conf';
+  it.each([
+    ['unknown directive', lines('events {}', 'foo bar;'), `unknown directive "foo" in ${F}:2`],
+    ['wrong argument count', http('  upstream u {', '    server a:1;', '    keepalive;', '  }'), `invalid number of arguments in "keepalive" directive in ${F}:5`],
+    ['too many arguments', lines('events {}', 'worker_processes 1 2;'), `invalid number of arguments in "worker_processes" directive in ${F}:2`],
+    ['directive in the wrong context', http('  proxy_pass http://a;'), `"proxy_pass" directive is not allowed here in ${F}:3`],
+    ['block directive without a block', lines('events {}', 'http;'), `directive "http" has no opening "{" in ${F}:2`],
+    ['simple directive with a block', http('  server { listen 80 { } }'), `directive "listen" is not terminated by ";" in ${F}:3`],
+    ['duplicate http', lines('events {}', 'http {}', 'http {}'), `"http" directive is duplicate in ${F}:3`],
+    ['missing events', lines('http {}'), 'no "events" section in configuration'],
+    ['bad worker_processes', lines('events {}', 'worker_processes many;'), `"worker_processes" directive invalid value in ${F}:2`],
+    ['bad worker_connections', lines('events { worker_connections -1; }'), `invalid number "-1" in ${F}:1`],
+    ['unknown variable', http('  proxy_set_header X-A $nope;'), `unknown "nope" variable in ${F}:3`],
+    ['invalid variable name', http('  proxy_set_header X-A "a$";'), `invalid variable name in ${F}:3`],
+    ['unclosed ${', http('  proxy_set_header X-A ${host;'), `the closing bracket in "host" variable is missing in ${F}:3`],
+    ['bad time value', http('  proxy_read_timeout 5x;'), `"proxy_read_timeout" directive invalid value in ${F}:3`],
+    ['months in a time', http('  proxy_read_timeout 1M;'), `"proxy_read_timeout" directive invalid value in ${F}:3`],
+    ['duplicate proxy_read_timeout', http('  proxy_read_timeout 1s;', '  proxy_read_timeout 2s;'), `"proxy_read_timeout" directive is duplicate in ${F}:4`],
+    ['bad proxy_http_version', http('  proxy_http_version 2.0;'), `invalid value "2.0" in ${F}:3`],
+    ['listen port out of range', http('  server {', '    listen 70000;', '  }'), `invalid port in "70000" of the "listen" directive in ${F}:4`],
+    ['listen port not a number', http('  server { listen 127.0.0.1:http; }'), `invalid port in "127.0.0.1:http" of the "listen" directive in ${F}:3`],
+    ['listen with a path', http('  server { listen 127.0.0.1:80/x; }'), `invalid host in "127.0.0.1:80/x" of the "listen" directive in ${F}:3`],
+    ['listen with an unknown parameter', http('  server { listen 80 fast; }'), `invalid parameter "fast" in ${F}:3`],
+    ['listen twice in a server', http('  server {', '    listen 8080;', '    listen *:8080;', '  }'), `a duplicate listen 0.0.0.0:8080 in ${F}:5`],
+    ['two default servers', http('  server { listen 80 default_server; }', '  server { listen 80 default_server; }'), `a duplicate default server for 0.0.0.0:80 in ${F}:4`],
+    ['proxy_pass with a URI', http('  server { location / { proxy_pass http://a/x; } }'), `"proxy_pass" with a URI part ("/x") is not supported by chat-gateway yet in ${F}:3`],
+    ['proxy_pass to https', http('  server { location / { proxy_pass https://a; } }'), `"proxy_pass" to https is not supported by chat-gateway yet in ${F}:3`],
+    ['proxy_pass with another scheme', http('  server { location / { proxy_pass ftp://a; } }'), `invalid URL prefix in ${F}:3`],
+    ['proxy_pass with variables', http('  server { location / { proxy_pass http://$host; } }'), `"proxy_pass" with variables is not supported by chat-gateway yet in ${F}:3`],
+    ['proxy_pass with a bad port', http('  server { location / { proxy_pass http://a:x; } }'), `invalid port in upstream "a:x" in ${F}:3`],
+    ['duplicate proxy_pass', http('  server { location / {', '    proxy_pass http://a;', '    proxy_pass http://b;', '  } }'), `"proxy_pass" directive is duplicate in ${F}:5`],
+    ['a port on an upstream name', http('  upstream u { server a:1; }', '  server { location / { proxy_pass http://u:8080; } }'), `upstream "u" may not have port 8080 in ${F}:4`],
+    ['duplicate upstream', http('  upstream u { server a:1; }', '  upstream U { server a:1; }'), `duplicate upstream "U" in ${F}:4`],
+    ['empty upstream', http('  upstream u {', '  }'), `no servers are inside upstream in ${F}:4`],
+    ['bad server weight', http('  upstream u { server a:1 weight=0; }'), `invalid parameter "weight=0" in ${F}:3`],
+    ['bad upstream server port', http('  upstream u { server a:0; }'), `invalid port in upstream "a:0" in ${F}:3`],
+    ['bad keepalive', http('  upstream u { server a:1; keepalive 0; }'), `invalid value "0" in "keepalive" directive in ${F}:3`],
+    ['duplicate location', http('  server {', '    location /a {}', '    location /a {}', '  }'), `duplicate location "/a" in ${F}:5`],
+    ['location modifier', http('  server { location ~ \\.php$ {} }'), `"location ~" is not supported by chat-gateway yet in ${F}:3`],
+    ['unknown location modifier', http('  server { location == /a {} }'), `invalid location modifier "==" in ${F}:3`],
+    ['nested location', http('  server { location /a { location /a/b {} } }'), `nested "location" is not supported by chat-gateway yet in ${F}:3`],
+    ['proxy_redirect default before proxy_pass', http('  server { location / { proxy_redirect default; proxy_pass http://a; } }'), `"proxy_redirect default" should be placed after the "proxy_pass" directive in ${F}:3`],
+    ['proxy_redirect with a replacement', http('  server { location / { proxy_pass http://a; proxy_redirect http://a/ /; } }'), `"proxy_redirect" with a replacement is not supported by chat-gateway yet in ${F}:3`],
+    ['map value count', http('  map $a $b {', '    x y z;', '  }'), `invalid number of the map parameters in ${F}:4`],
+    ['map block inside map', http('  map $a $b {', '    x {', '    }', '  }'), `unexpected "{" in ${F}:4`],
+    ['map conflicting keys', http('  map $a $b {', '    Key 1;', '    key 2;', '  }'), `conflicting parameter "key" in ${F}:5`],
+    ['map duplicate default', http('  map $a $b {', '    default 1;', '    default 2;', '  }'), `duplicate default map parameter in ${F}:5`],
+    ['map target not a variable', http('  map $a b {}'), `invalid variable name "b" in ${F}:3`],
+    ['map redefining a builtin', http('  map $a $host {}'), `the duplicate "host" variable in ${F}:3`],
+    ['map regex key', http('  map $a $b { ~^x 1; }'), `regular expression map keys is not supported by chat-gateway yet in ${F}:3`],
+    ['include', lines('include other.conf;'), `"include" is not supported by chat-gateway yet in ${F}:1`],
+  ])('reports %s', (_name, text, message) => {
+    expect(errorOf(text).message).toBe(message);
+  });
+
+  it('carries file and line on the error', () => {
+    const err = errorOf(lines('events {}', '', 'foo;'));
+    expect([err.file, err.line, err.detail]).toEqual([FILE, 3, 'unknown directive "foo"']);
+  });
+});
