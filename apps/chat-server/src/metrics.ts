@@ -21,6 +21,12 @@ export function createMetrics(instance: string) {
       labelNames: ['event', 'outcome'] as const,
       registers: [registry],
     }),
+    engineErrors: new Counter({
+      name: 'chat_engine_errors_total',
+      help: 'Engine.IO requests refused (HTTP 400/403), by reason, e.g. "Session ID unknown" when a front door is not sticky',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
     unknownEvents: new Counter({ name: 'chat_unknown_events_total', help: 'Client events with no handler (ignored)', registers: [registry] }),
   };
 }

@@ -51,6 +51,7 @@ export async function startChatServer(config: Config, logger: Logger): Promise<R
   // Engine session ids name their instance (`chat-2.<120 random bits>`), so a front door can send
   // every polling request of a session to the instance that holds it (see infra/nginx.conf).
   io.engine.generateId = () => `${instance}.${randomBytes(15).toString('base64url')}`;
+  io.engine.on('connection_error', (error: { message: string }) => metrics.engineErrors.inc({ reason: error.message }));
 
   const presence = new Presence(redis.data, io, instance, logger);
   const rooms = new Rooms(redis.data, history, presence);

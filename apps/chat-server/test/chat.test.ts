@@ -178,3 +178,12 @@ describe('engine session ids', () => {
     expect(sid).toMatch(/^chat-3\.[A-Za-z0-9_-]{20}$/);
   });
 });
+
+describe('engine errors', () => {
+  it('counts polling requests for a session this instance does not hold', async () => {
+    const { status } = await httpGet(`${servers[0]!.url}/socket.io/?EIO=4&transport=polling&sid=chat-2.nothere`);
+    expect(status).toBe(400);
+    const { body } = await httpGet(`${servers[0]!.url}/metrics`);
+    expect(body).toMatch(/^chat_engine_errors_total\{reason="Session ID unknown",instance="chat-1"\} 1$/m);
+  });
+});
