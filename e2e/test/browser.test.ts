@@ -51,13 +51,13 @@ describe(`the chat in Chromium, through ${FRONT_DOOR}`, () => {
     await page.screenshot({ path: `${artifacts}${file}.png`, animations: 'disabled' });
   }
 
-  /** The connection badge once connected, e.g. `websocket · chat-2`. */
+  /** The connection badge once connected and upgraded from long-polling, e.g. `websocket · chat-2`. */
   function badge(page: Page): Locator {
     return page.getByTestId('connection-detail');
   }
 
   async function instanceOf(page: Page): Promise<string> {
-    await expectVisible(badge(page));
+    await expectVisible(badge(page).filter({ hasText: /^websocket · / }));
     const text = (await badge(page).textContent()) ?? '';
     const match = /^websocket · (chat-\d+)$/.exec(text.trim());
     if (!match) throw new Error(`unexpected connection badge: ${JSON.stringify(text)}`);

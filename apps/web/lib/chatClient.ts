@@ -188,6 +188,12 @@ export class ChatClient {
     socket.on('connect', () => {
       if (live()) void this.onConnect(connection);
     });
+    // Socket.IO connects over long-polling, then upgrades to a WebSocket: show the new transport.
+    socket.io.on('open', () => {
+      socket.io.engine.on('upgrade', (transport: { name: string }) => {
+        if (live() && socket.connected) this.dispatch({ type: 'connected', transport: transport.name });
+      });
+    });
     socket.on('session', (session) => {
       if (live()) this.dispatch({ type: 'session', session });
     });

@@ -32,19 +32,24 @@ export interface ConnectionAuth {
 export class Connection {
   readonly socket: ChatSocket;
 
-  constructor(auth: ConnectionAuth, options: Partial<ManagerOptions & SocketOptions> = {}) {
-    // Same origin: the front door proxies /socket.io/ to the chat servers. WebSocket only: the
-    // chat servers sit behind a round-robin proxy without sticky routing, and HTTP long-polling
-    // needs every request of a session to reach the same instance.
-    this.socket = io({
+  /**
+   * `url` is for Node, where there is no page origin (tests connect to a front door on a loopback
+   * port); the browser leaves it out and connects to its own origin as before.
+   */
+  constructor(auth: ConnectionAuth, { url, ...options }: Partial<ManagerOptions & SocketOptions> & { url?: string } = {}) {
+    // Same origin: the front door proxies /socket.io/ to the chat servers. Socket.IO's default
+    // transports: long-polling first (it passes any proxy), then an upgrade to a WebSocket. The
+    // front door keeps every request of a polling session on its instance by the engine session
+    // id (see infra/nginx.conf and docs/architecture.md, "Transports and stickiness").
+    const settings: Partial<ManagerOptions & SocketOptions> = {
       path: '/socket.io/',
-      transports: ['websocket'],
       // Its own manager: a later sign-in (another name) never reuses this one's handshake.
       forceNew: true,
       autoConnect: false,
       auth: { name: auth.name, userId: auth.userId },
       ...options,
-    });
+    };
+    this.socket = url ? io(url, settings) : io(settings);
   }
 
   get connected(): boolean {
