@@ -4,6 +4,7 @@ import { parseAddress, type ParsedAddress } from './config/addresses.js';
 import type { GatewayConfig } from './config/types.js';
 import { planListeners, type BindPlan } from './listeners.js';
 import { rawErrorResponse } from './proxy/error-pages.js';
+import { buildDirectory } from './proxy/dynamic-pass.js';
 import { handleHttpRequest } from './proxy/http-proxy.js';
 import { buildVirtualServer, type VirtualServer } from './proxy/routing.js';
 import { handleUpgrade } from './proxy/upgrade-proxy.js';
@@ -91,7 +92,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
 
   async function start(): Promise<AddressInfo[]> {
     groups = await resolveUpstreams(config.upstreams, options.resolve);
-    const virtualServers = config.servers.map((s) => buildVirtualServer(s, groups));
+    const directory = buildDirectory(groups.values());
+    const virtualServers = config.servers.map((s) => buildVirtualServer(s, groups, directory));
     const plans = await planListeners(virtualServers, override);
     const addresses: AddressInfo[] = [];
     for (const plan of plans) {

@@ -72,17 +72,16 @@ describe('compile', () => {
     expect(config.file).toBe(INFRA);
     expect(config.workerProcesses).toBe('auto');
     expect(config.workerConnections).toBe(4096);
-    expect(config.upstreams.map((u) => [u.name, u.keepalive, u.servers.map((s) => s.address)])).toEqual([
-      ['chat', 64, ['chat-1:3000', 'chat-2:3000', 'chat-3:3000']],
-      ['web', 16, ['web:3000']],
-    ]);
+    const groups = config.upstreams.map((u) => [u.name, u.keepalive, u.servers.map((s) => s.address)]);
+    expect(groups).toContainEqual(['chat', 64, ['chat-1:3000', 'chat-2:3000', 'chat-3:3000']]);
+    expect(groups).toContainEqual(['web', 16, ['web:3000']]);
     const [server] = config.servers;
     expect(server?.listens.map((l) => [l.host, l.port])).toEqual([['*', 8080]]);
     const [socketIo, root] = server?.locations ?? [];
     expect(socketIo?.prefix).toBe('/socket.io/');
     expect(socketIo?.proxy).toMatchObject({
-      url: 'http://chat',
-      proxyHost: 'chat',
+      url: 'http://$chat_upstream',
+      upstream: null,
       httpVersion: '1.1',
       readTimeoutMs: 75_000,
       redirect: 'off',
@@ -94,7 +93,7 @@ describe('compile', () => {
       ['Upgrade', '$http_upgrade'],
       ['Connection', '$connection_upgrade'],
     ]);
-    expect(root?.proxy?.upstream.name).toBe('web');
+    expect(root?.proxy?.upstream?.name).toBe('web');
   });
 
   it('applies nginx defaults and inheritance', () => {
@@ -169,12 +168,22 @@ describe('compile', () => {
     ['proxy_pass with a URI', http('  server { location / { proxy_pass http://a/x; } }'), `"proxy_pass" with a URI part ("/x") is not supported by chat-gateway yet in ${F}:3`],
     ['proxy_pass to https', http('  server { location / { proxy_pass https://a; } }'), `"proxy_pass" to https is not supported by chat-gateway yet in ${F}:3`],
     ['proxy_pass with another scheme', http('  server { location / { proxy_pass ftp://a; } }'), `invalid URL prefix in ${F}:3`],
-    ['proxy_pass with variables', http('  server { location / { proxy_pass http://$host; } }'), `"proxy_pass" with variables is not supported by chat-gateway yet in ${F}:3`],
+    ['proxy_redirect default with a variable proxy_pass', http('  server { location / { proxy_pass http://$host; proxy_redirect default; } }'), `"proxy_redirect default" cannot be used with "proxy_pass" directive with variables in ${F}:3`],
+    ['proxy_pass with an unknown variable', http('  server { location / { proxy_pass http://$nope; } }'), `unknown "nope" variable in ${F}:3`],
     ['proxy_pass with a bad port', http('  server { location / { proxy_pass http://a:x; } }'), `invalid port in upstream "a:x" in ${F}:3`],
     ['duplicate proxy_pass', http('  server { location / {', '    proxy_pass http://a;', '    proxy_pass http://b;', '  } }'), `"proxy_pass" directive is duplicate in ${F}:5`],
     ['a port on an upstream name', http('  upstream u { server a:1; }', '  server { location / { proxy_pass http://u:8080; } }'), `upstream "u" may not have port 8080 in ${F}:4`],
     ['duplicate upstream', http('  upstream u { server a:1; }', '  upstream U { server a:1; }'), `duplicate upstream "U" in ${F}:4`],
     ['empty upstream', http('  upstream u {', '  }'), `no servers are inside upstream in ${F}:4`],
+    ['bad max_fails', http('  upstream u { server a:1 max_fails=x; }'), `invalid parameter "max_fails=x" in ${F}:3`],
+    ['fail_timeout in ms', http('  upstream u { server a:1 fail_timeout=5ms; }'), `invalid parameter "fail_timeout=5ms" in ${F}:3`],
+    ['bad max_conns', http('  upstream u { server a:1 max_conns=-1; }'), `invalid parameter "max_conns=-1" in ${F}:3`],
+    ['unsupported server parameter', http('  upstream u { server a:1 slow_start=10s; }'), `the "slow_start=10s" parameter of the "server" directive is not supported by chat-gateway yet in ${F}:3`],
+    ['bad proxy_next_upstream', http('  proxy_next_upstream error bogus;'), `invalid value "bogus" in ${F}:3`],
+    ['bad proxy_next_upstream_tries', http('  proxy_next_upstream_tries x;'), `invalid number in ${F}:3`],
+    ['bad proxy_connect_timeout', http('  proxy_connect_timeout 1x;'), `"proxy_connect_timeout" directive invalid value in ${F}:3`],
+    ['bad keepalive_requests', http('  upstream u { server a:1; keepalive_requests x; }'), `invalid number in ${F}:3`],
+    ['keepalive_timeout outside upstream', http('  keepalive_timeout 5s;'), `"keepalive_timeout" directive is not allowed here in ${F}:3`],
     ['bad server weight', http('  upstream u { server a:1 weight=0; }'), `invalid parameter "weight=0" in ${F}:3`],
     ['bad upstream server port', http('  upstream u { server a:0; }'), `invalid port in upstream "a:0" in ${F}:3`],
     ['bad keepalive', http('  upstream u { server a:1; keepalive 0; }'), `invalid value "0" in "keepalive" directive in ${F}:3`],
@@ -190,7 +199,8 @@ describe('compile', () => {
     ['map duplicate default', http('  map $a $b {', '    default 1;', '    default 2;', '  }'), `duplicate default map parameter in ${F}:5`],
     ['map target not a variable', http('  map $a b {}'), `invalid variable name "b" in ${F}:3`],
     ['map redefining a builtin', http('  map $a $host {}'), `the duplicate "host" variable in ${F}:3`],
-    ['map regex key', http('  map $a $b { ~^x 1; }'), `regular expression map keys is not supported by chat-gateway yet in ${F}:3`],
+    ['map regex that does not compile', http('  map $a $b {', '    ~^(x 1;', '  }'), `pcre2_compile() failed: Unterminated group in "^(x" in ${F}:4`],
+    ['named capture redefining a builtin', http('  map $a $b { "~(?<host>x)" 1; }'), `the duplicate "host" variable in ${F}:3`],
     ['include', lines('include other.conf;'), `"include" is not supported by chat-gateway yet in ${F}:1`],
   ])('reports %s', (_name, text, message) => {
     expect(errorOf(text).message).toBe(message);
@@ -199,5 +209,41 @@ describe('compile', () => {
   it('carries file and line on the error', () => {
     const err = errorOf(lines('events {}', '', 'foo;'));
     expect([err.file, err.line, err.detail]).toEqual([FILE, 3, 'unknown directive "foo"']);
+  });
+});
+
+describe('upstream and retry settings', () => {
+  it('compiles server parameters, keepalive limits and proxy_next_upstream with inheritance', () => {
+    const config = parseConfigText(
+      lines(
+        'events {}',
+        'http {',
+        '  proxy_next_upstream error timeout http_502 http_502;',
+        '  proxy_connect_timeout 2s;',
+        '  upstream u {',
+        '    server a:1 weight=3 max_fails=0 fail_timeout=1m max_conns=7;',
+        '    server b:1 backup;',
+        '    server c:1 down;',
+        '    keepalive 4; keepalive_timeout 5s; keepalive_requests 10; keepalive_time 1m;',
+        '  }',
+        '  server {',
+        '    proxy_send_timeout 3s;',
+        '    location / { proxy_pass http://u; proxy_next_upstream_tries 2; proxy_next_upstream_timeout 9s; }',
+        '    location /off { proxy_pass http://u; proxy_next_upstream off http_500; }',
+        '  }',
+        '}',
+      ),
+      FILE,
+    );
+    const u = config.upstreams[0];
+    expect(u?.servers.map((s) => [s.address, s.weight, s.maxFails, s.failTimeout, s.maxConns, s.backup, s.down])).toEqual([
+      ['a:1', 3, 0, 60, 7, false, false],
+      ['b:1', 1, 1, 10, 0, true, false],
+      ['c:1', 1, 1, 10, 0, false, true],
+    ]);
+    expect([u?.keepaliveTimeoutMs, u?.keepaliveRequests, u?.keepaliveTimeMs]).toEqual([5000, 10, 60_000]);
+    const [root, off] = config.servers[0]?.locations ?? [];
+    expect(root?.proxy).toMatchObject({ connectTimeoutMs: 2000, sendTimeoutMs: 3000, readTimeoutMs: 60_000, nextUpstream: 0x2 | 0x4 | 0x20, nextUpstreamTries: 2, nextUpstreamTimeoutMs: 9000 });
+    expect(off?.proxy?.nextUpstream).toBe(0x40000000);
   });
 });

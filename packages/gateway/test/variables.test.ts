@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { clientAddress } from '../src/proxy/request.js';
 import { parseConfigText } from '../src/index.js';
-import { evaluate, type RequestVariables } from '../src/variables.js';
+import { evaluate, requestVariables, type RequestVariables } from '../src/variables.js';
 import { FILE, lines } from './helpers.js';
 
 /** Compiles `values` as proxy_set_header values (after `preamble` in http{}) and evaluates them. */
@@ -22,15 +22,13 @@ function evaluator(values: string[], preamble: string[] = [], passTo = 'http://a
   const proxy = config.servers[0]?.locations[0]?.proxy;
   if (!proxy) throw new Error('no proxy');
   return (vars: Partial<RequestVariables> = {}) => {
-    const r: RequestVariables = {
-      rawHeaders: [],
+    const r = requestVariables({
       remoteAddress: '10.1.2.3',
       remotePort: '51000',
       host: 'example.com',
       proxyHost: proxy.proxyHost,
-      cache: [],
       ...vars,
-    };
+    });
     return proxy.headers.map((h) => evaluate(h.value, r));
   };
 }
@@ -95,5 +93,72 @@ describe('variables', () => {
     expect(clientAddress('::ffff:127.0.0.1')).toBe('127.0.0.1');
     expect(clientAddress('::1')).toBe('::1');
     expect(clientAddress(undefined)).toBe('');
+  });
+});
+
+describe('map regular expressions', () => {
+  const preamble = [
+    '  map $arg_sid $chat_upstream {',
+    '    default chat;',
+    '    "~^chat-1\\." chat_1;',
+    '    "~^chat-2\\." chat_2;',
+    '    exact.x exact;',
+    '    "~^(?<inst>chat-\\d+)\\.(\\w+)$" other-$inst-$2;',
+    '    "~*^UPPER-(.*)$" upper-$1;',
+    '    "~^$" never;',
+    '  }',
+  ];
+
+  it('tries exact strings first, then regexes in order, then the default', () => {
+    const run = evaluator(['$chat_upstream'], preamble);
+    const at = (args: string) => run({ args })[0];
+    expect(at('sid=chat-1.abc')).toBe('chat_1');
+    expect(at('x=1&sid=chat-2.abc')).toBe('chat_2');
+    expect(at('sid=chat-9.abc')).toBe('other-chat-9-abc');
+    expect(at('sid=EXACT.X')).toBe('exact');
+    expect(at('sid=upper-Yes')).toBe('upper-Yes');
+    expect(at('sid=Chat-1.abc')).toBe('chat');
+    // An empty value never reaches the regexes (ngx_http_map_find).
+    expect(at('sid=')).toBe('chat');
+    expect(at('')).toBe('chat');
+  });
+
+  it('makes the captures usable afterwards, as $1 and by name', () => {
+    const run = evaluator(['$chat_upstream', '$inst', '$1', '$2'], preamble);
+    expect(run({ args: 'sid=chat-7.zz' })).toEqual(['other-chat-7-zz', 'chat-7', 'chat-7', 'zz']);
+    // Named captures are empty until a regex that sets them matched.
+    const lazy = evaluator(['$inst', '$chat_upstream', '$inst'], preamble);
+    expect(lazy({ args: 'sid=chat-7.zz' })).toEqual(['', 'other-chat-7-zz', 'chat-7']);
+  });
+
+  it('translates PCRE-only syntax', () => {
+    const run = evaluator(['$m'], ['  map $http_x $m { "~^(?P<a>[]x]+)\\z" $a; "~\\Ay$" y; default no; }']);
+    expect(run({ rawHeaders: ['X', ']x]'] })).toEqual([']x]']);
+    expect(run({ rawHeaders: ['X', 'y'] })).toEqual(['y']);
+    expect(run({ rawHeaders: ['X', 'zy'] })).toEqual(['no']);
+  });
+});
+
+describe('request variables', () => {
+  it('reads query arguments and cookies like nginx', () => {
+    const run = evaluator(['$arg_sid', '$arg_SID', '$arg_a', '$args', '$is_args', '$cookie_sid', '$cookie_b', '$cookie_none']);
+    const raw = ['Cookie', 'xsid=1; sid=abc', 'Cookie', 'b = 2 ;c=3'];
+    expect(run({ args: 'xsid=0&sid=chat-1.x&a&A=5', rawHeaders: raw })).toEqual([
+      'chat-1.x', 'chat-1.x', '5', 'xsid=0&sid=chat-1.x&a&A=5', '?', 'abc', '2 ', '',
+    ]);
+    expect(run()).toEqual(['', '', '', '', '', '', '', '']);
+  });
+
+  it('exposes the request line and the connection', () => {
+    const run = evaluator(['$request_method', '$request_uri', '$uri', '$scheme', '$server_port', '$remote_port', '$request', '$server_protocol', '$status']);
+    expect(
+      run({ method: 'POST', requestUri: '/a%20b?x=1', uri: '/a b', args: 'x=1', serverPort: '8080', httpVersion: '1.1' }),
+    ).toEqual(['POST', '/a%20b?x=1', '/a b', 'http', '8080', '51000', 'POST /a%20b?x=1 HTTP/1.1', 'HTTP/1.1', '000']);
+    expect(run({ status: 204 })[8]).toBe('204');
+  });
+
+  it('formats $request_time with milliseconds', () => {
+    const run = evaluator(['$request_time']);
+    expect(run({ startMs: Date.now() - 1500 })[0]).toMatch(/^1\.5\d\d$/);
   });
 });

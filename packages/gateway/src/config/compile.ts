@@ -3,11 +3,13 @@ import { DIRECTIVES, type Placement } from './directives.js';
 import { ConfigError, configError } from './errors.js';
 import type { Directive } from './parser.js';
 import type { CompileContext, ContextName, HttpScope, LocationScope, ProxyDraft, Scopes } from './scopes.js';
+import { NEXT_UPSTREAM } from './types.js';
 import type { GatewayConfig, ListenConfig, LocationConfig, ProxyConfig, ServerConfig, UpstreamConfig } from './types.js';
 
 // nginx's defaults for what this version does not let you configure yet.
 const DEFAULT_READ_TIMEOUT_MS = 60_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 60_000;
+const DEFAULT_SEND_TIMEOUT_MS = 60_000;
 const DEFAULT_WORKER_CONNECTIONS = 512;
 
 /**
@@ -61,6 +63,10 @@ function finalizeHttp(http: HttpScope): { servers: ServerConfig[]; upstreams: Up
       implicit: false,
       servers: u.servers,
       keepalive: u.keepalive ?? 0,
+      keepaliveTimeoutMs: u.keepaliveTimeoutMs ?? 60_000,
+      keepaliveRequests: u.keepaliveRequests ?? 1000,
+      keepaliveTimeMs: u.keepaliveTimeMs ?? 3_600_000,
+      method: u.method ?? { kind: 'round_robin' },
       file: u.file,
       line: u.line,
     });
@@ -87,8 +93,12 @@ function finalizeHttp(http: HttpScope): { servers: ServerConfig[]; upstreams: Up
         created = {
           name: pass.host,
           implicit: true,
-          servers: [{ address, host: pass.host, port: pass.port, weight: 1, ...at }],
+          servers: [{ address, host: pass.host, port: pass.port, ...IMPLICIT_SERVER, ...at }],
           keepalive: 0,
+          keepaliveTimeoutMs: 60_000,
+          keepaliveRequests: 1000,
+          keepaliveTimeMs: 3_600_000,
+          method: { kind: 'round_robin' },
           ...at,
         };
         implicit.set(key, created);
@@ -103,18 +113,32 @@ function finalizeHttp(http: HttpScope): { servers: ServerConfig[]; upstreams: Up
     const locations = server.locations.map((location): LocationConfig => {
       const upstream = targets.get(location);
       const pass = location.proxy.pass;
-      const proxy: ProxyConfig | null =
-        upstream && pass
-          ? {
-              ...merge(location.proxy, server.proxy, http.proxy),
-              url: pass.url,
-              upstream,
-              proxyHost: pass.proxyHost,
-              connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS,
-              file: pass.file,
-              line: pass.line,
-            }
-          : null;
+      const dynamic = location.proxy.dynamicPass;
+      let proxy: ProxyConfig | null = null;
+      if (upstream && pass) {
+        proxy = {
+          ...merge(location.proxy, server.proxy, http.proxy),
+          url: pass.url,
+          upstream,
+          dynamic: null,
+          proxyHost: pass.proxyHost,
+          file: pass.file,
+          line: pass.line,
+        };
+      } else if (dynamic) {
+        const merged = merge(location.proxy, server.proxy, http.proxy);
+        proxy = {
+          ...merged,
+          // nginx has no default proxy_redirect for a proxy_pass with variables.
+          redirect: 'off',
+          url: dynamic.url,
+          upstream: null,
+          dynamic: dynamic.value,
+          proxyHost: '',
+          file: dynamic.file,
+          line: dynamic.line,
+        };
+      }
       return { prefix: location.prefix, proxy, file: location.file, line: location.line };
     });
     const listens = server.listens.length > 0 ? server.listens : [defaultListen(server)];
@@ -124,16 +148,34 @@ function finalizeHttp(http: HttpScope): { servers: ServerConfig[]; upstreams: Up
   return { servers, upstreams: [...explicit.values(), ...implicit.values()] };
 }
 
+const IMPLICIT_SERVER = { weight: 1, maxFails: 1, failTimeout: 10, maxConns: 0, backup: false, down: false };
+
 /** Inheritance: the innermost level that sets a value wins; proxy_set_header lists are replaced whole. */
 function merge(
   ...levels: ProxyDraft[]
-): Pick<ProxyConfig, 'httpVersion' | 'headers' | 'readTimeoutMs' | 'redirect'> {
+): Pick<
+  ProxyConfig,
+  | 'httpVersion'
+  | 'headers'
+  | 'readTimeoutMs'
+  | 'redirect'
+  | 'connectTimeoutMs'
+  | 'sendTimeoutMs'
+  | 'nextUpstream'
+  | 'nextUpstreamTries'
+  | 'nextUpstreamTimeoutMs'
+> {
   const first = <K extends keyof ProxyDraft>(key: K): ProxyDraft[K] => levels.find((l) => l[key] !== undefined)?.[key];
   return {
     httpVersion: first('httpVersion') ?? '1.0',
     headers: first('headers') ?? [],
     readTimeoutMs: first('readTimeoutMs') ?? DEFAULT_READ_TIMEOUT_MS,
     redirect: first('redirect') ?? 'default',
+    connectTimeoutMs: first('connectTimeoutMs') ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    sendTimeoutMs: first('sendTimeoutMs') ?? DEFAULT_SEND_TIMEOUT_MS,
+    nextUpstream: first('nextUpstream') ?? NEXT_UPSTREAM.error | NEXT_UPSTREAM.timeout,
+    nextUpstreamTries: first('nextUpstreamTries') ?? 0,
+    nextUpstreamTimeoutMs: first('nextUpstreamTimeoutMs') ?? 0,
   };
 }
 

@@ -12,7 +12,8 @@ import type {
   ServerScope,
   UpstreamScope,
 } from './scopes.js';
-import { parseInteger, parseMilliseconds } from './units.js';
+import { NEXT_UPSTREAM } from './types.js';
+import { parseInteger, parseMilliseconds, parseSeconds } from './units.js';
 
 /**
  * The directive table: for each name, where it may appear, whether it opens a block, how many
@@ -76,12 +77,6 @@ const proxySetHeader = proxyDirective([2, 2], (d, proxy, scope) => {
   (proxy.headers ??= []).push({ name, value: httpVariables(scope).template(value, d), file: d.file, line: d.line });
 });
 
-const proxyReadTimeout = proxyDirective([1, 1], (d, proxy) => {
-  if (proxy.readTimeoutMs !== undefined) throw duplicate(d);
-  const ms = parseMilliseconds(d.args[0] as string);
-  if (ms === null) throw configError(`"${d.name}" directive invalid value`, d);
-  proxy.readTimeoutMs = ms;
-});
 
 const proxyRedirect = proxyDirective([1, 2], (d, proxy) => {
   // nginx ignores anything after `proxy_redirect off` at the same level.
@@ -94,6 +89,9 @@ const proxyRedirect = proxyDirective([1, 2], (d, proxy) => {
     return;
   }
   if (value !== 'default') throw configError(`invalid parameter "${value}"`, d);
+  if (proxy.dynamicPass) {
+    throw configError('"proxy_redirect default" cannot be used with "proxy_pass" directive with variables', d);
+  }
   if (!proxy.pass) {
     throw configError('"proxy_redirect default" should be placed after the "proxy_pass" directive', d);
   }
@@ -101,9 +99,13 @@ const proxyRedirect = proxyDirective([1, 2], (d, proxy) => {
 });
 
 function proxyPass(d: Directive, scope: LocationScope): void {
-  if (scope.proxy.pass) throw duplicate(d);
+  if (scope.proxy.pass || scope.proxy.dynamicPass) throw duplicate(d);
   const url = d.args[0] as string;
-  if (url.includes('$')) throw unsupported('"proxy_pass" with variables', d);
+  if (VariableRegistry.hasVariables(url)) {
+    // Checked per request, as nginx does: the evaluated URL must name an upstream group.
+    scope.proxy.dynamicPass = { url, value: scope.server.http.variables.template(url, d), file: d.file, line: d.line };
+    return;
+  }
   const lower = asciiLower(url);
   if (lower.startsWith('https://')) throw unsupported('"proxy_pass" to https', d);
   if (!lower.startsWith('http://')) throw configError('invalid URL prefix', d);
@@ -194,7 +196,12 @@ function mapBlock(d: Directive, http: HttpScope): void {
       map.fallback = value;
       continue;
     }
-    if (key.startsWith('~')) throw unsupported('regular expression map keys', entry);
+    if (key.startsWith('~')) {
+      const caseless = key[1] === '*';
+      const regex = variables.regex(key.slice(caseless ? 2 : 1), caseless, entry);
+      map.regexes.push({ regex, value });
+      continue;
+    }
     if (key.startsWith('\\')) key = key.slice(1);
     const lower = asciiLower(key);
     if (map.entries.has(lower)) throw configError(`conflicting parameter "${key}"`, entry);
@@ -243,30 +250,60 @@ export function listenKey(host: string, port: number): string {
   return `${host === '*' ? '0.0.0.0' : asciiLower(host)}:${port}`;
 }
 
-const SERVER_PARAMETERS_NOT_SUPPORTED = [
-  'max_fails=', 'fail_timeout=', 'max_conns=', 'slow_start=', 'service=', 'route=',
-  'backup', 'down', 'resolve', 'drain',
-];
+const SERVER_PARAMETERS_NOT_SUPPORTED = ['slow_start=', 'service=', 'route=', 'resolve', 'drain'];
 
+/** ngx_http_upstream_server(): `server ADDR [weight=N] [max_fails=N] [fail_timeout=T] ...`. */
 function upstreamServer(d: Directive, upstream: UpstreamScope): void {
   let weight = 1;
+  let maxFails = 1;
+  let failTimeout = 10;
+  let maxConns = 0;
+  let backup = false;
+  let down = false;
+  const invalid = (param: string) => configError(`invalid parameter "${param}"`, d);
   for (const param of d.args.slice(1)) {
     if (param.startsWith('weight=')) {
       const n = parseInteger(param.slice('weight='.length));
-      if (n === null || n === 0) throw configError(`invalid parameter "${param}"`, d);
+      if (n === null || n === 0) throw invalid(param);
       weight = n;
+      continue;
+    }
+    if (param.startsWith('max_conns=')) {
+      const n = parseInteger(param.slice('max_conns='.length));
+      if (n === null) throw invalid(param);
+      maxConns = n;
+      continue;
+    }
+    if (param.startsWith('max_fails=')) {
+      const n = parseInteger(param.slice('max_fails='.length));
+      if (n === null) throw invalid(param);
+      maxFails = n;
+      continue;
+    }
+    if (param.startsWith('fail_timeout=')) {
+      const n = parseSeconds(param.slice('fail_timeout='.length));
+      if (n === null) throw invalid(param);
+      failTimeout = n;
+      continue;
+    }
+    if (param === 'backup') {
+      backup = true;
+      continue;
+    }
+    if (param === 'down') {
+      down = true;
       continue;
     }
     if (SERVER_PARAMETERS_NOT_SUPPORTED.some((p) => (p.endsWith('=') ? param.startsWith(p) : param === p))) {
       throw unsupported(`the "${param}" parameter of the "server" directive`, d);
     }
-    throw configError(`invalid parameter "${param}"`, d);
+    throw invalid(param);
   }
   const address = d.args[0] as string;
   const parsed = parseAddress(address, { defaultPort: 80 });
   if (!parsed.ok) throw configError(`${parsed.err} in upstream "${address}"`, d);
   const { host, port } = parsed.value;
-  upstream.servers.push({ address, host, port, weight, file: d.file, line: d.line });
+  upstream.servers.push({ address, host, port, weight, maxFails, failTimeout, maxConns, backup, down, file: d.file, line: d.line });
 }
 
 function keepaliveDirective(d: Directive, upstream: UpstreamScope): void {
@@ -276,6 +313,49 @@ function keepaliveDirective(d: Directive, upstream: UpstreamScope): void {
   if (n === null || n === 0) throw configError(`invalid value "${value}" in "${d.name}" directive`, d);
   upstream.keepalive = n;
 }
+
+function upstreamTime(key: 'keepaliveTimeoutMs' | 'keepaliveTimeMs'): Placement<UpstreamScope> {
+  return {
+    block: false,
+    args: [1, 1],
+    handle: (d, upstream) => {
+      if (upstream[key] !== undefined) throw duplicate(d);
+      const ms = parseMilliseconds(d.args[0] as string);
+      if (ms === null) throw configError(`"${d.name}" directive invalid value`, d);
+      upstream[key] = ms;
+    },
+  };
+}
+
+// --- proxy_next_upstream and timeouts -----------------------------------------------------
+
+const proxyTime = (key: 'readTimeoutMs' | 'connectTimeoutMs' | 'sendTimeoutMs' | 'nextUpstreamTimeoutMs') =>
+  proxyDirective([1, 1], (d, proxy) => {
+    if (proxy[key] !== undefined) throw duplicate(d);
+    const ms = parseMilliseconds(d.args[0] as string);
+    if (ms === null) throw configError(`"${d.name}" directive invalid value`, d);
+    proxy[key] = ms;
+  });
+
+/** ngx_conf_set_bitmask_slot with ngx_http_proxy_next_upstream_masks. */
+const proxyNextUpstream = proxyDirective([1, ANY], (d, proxy) => {
+  if (proxy.nextUpstream !== undefined) throw duplicate(d);
+  let mask = 0;
+  for (const value of d.args) {
+    const bit = (NEXT_UPSTREAM as Record<string, number>)[value];
+    if (bit === undefined || !Object.hasOwn(NEXT_UPSTREAM, value)) throw configError(`invalid value "${value}"`, d);
+    mask |= bit;
+  }
+  // nginx: "off" wins over anything listed with it.
+  proxy.nextUpstream = mask & NEXT_UPSTREAM.off ? NEXT_UPSTREAM.off : mask;
+});
+
+const proxyNextUpstreamTries = proxyDirective([1, 1], (d, proxy) => {
+  if (proxy.nextUpstreamTries !== undefined) throw duplicate(d);
+  const n = parseInteger(d.args[0] as string);
+  if (n === null) throw configError('invalid number', d);
+  proxy.nextUpstreamTries = n;
+});
 
 // --- the table ------------------------------------------------------------------------------
 
@@ -336,6 +416,20 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
   },
 
   keepalive: { upstream: { block: false, args: [1, 1], handle: keepaliveDirective } },
+  keepalive_timeout: { upstream: upstreamTime('keepaliveTimeoutMs') },
+  keepalive_time: { upstream: upstreamTime('keepaliveTimeMs') },
+  keepalive_requests: {
+    upstream: {
+      block: false,
+      args: [1, 1],
+      handle: (d, upstream) => {
+        if (upstream.keepaliveRequests !== undefined) throw duplicate(d);
+        const n = parseInteger(d.args[0] as string);
+        if (n === null) throw configError('invalid number', d);
+        upstream.keepaliveRequests = n;
+      },
+    },
+  },
 
   listen: { server: { block: false, args: [1, ANY], handle: listenDirective } },
 
@@ -353,6 +447,11 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
   proxy_pass: { location: { block: false, args: [1, 1], handle: proxyPass } },
   proxy_http_version: proxyHttpVersion,
   proxy_set_header: proxySetHeader,
-  proxy_read_timeout: proxyReadTimeout,
+  proxy_read_timeout: proxyTime('readTimeoutMs'),
+  proxy_connect_timeout: proxyTime('connectTimeoutMs'),
+  proxy_send_timeout: proxyTime('sendTimeoutMs'),
+  proxy_next_upstream: proxyNextUpstream,
+  proxy_next_upstream_tries: proxyNextUpstreamTries,
+  proxy_next_upstream_timeout: proxyTime('nextUpstreamTimeoutMs'),
   proxy_redirect: proxyRedirect,
 };

@@ -1,7 +1,7 @@
-import type { VariableRegistry } from '../variables.js';
+import type { Template, VariableRegistry } from '../variables.js';
 import type { SourceLocation } from './errors.js';
 import type { Directive } from './parser.js';
-import type { HeaderSetting, ListenConfig, UpstreamServerConfig } from './types.js';
+import type { BalancingMethod, HeaderSetting, ListenConfig, UpstreamServerConfig } from './types.js';
 
 /**
  * Drafts filled in while walking the directive tree, one per block. A field left undefined
@@ -11,10 +11,17 @@ import type { HeaderSetting, ListenConfig, UpstreamServerConfig } from './types.
 /** proxy_* settings, allowed at http, server and location level. */
 export interface ProxyDraft {
   pass?: ProxyPassDraft;
+  /** `proxy_pass` whose URL has variables: evaluated per request. */
+  dynamicPass?: DynamicPassDraft;
   httpVersion?: '1.0' | '1.1';
   /** Undefined = inherit; a level that sets any proxy_set_header replaces the inherited list. */
   headers?: HeaderSetting[];
   readTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  sendTimeoutMs?: number;
+  nextUpstream?: number;
+  nextUpstreamTries?: number;
+  nextUpstreamTimeoutMs?: number;
   redirect?: 'off' | 'default';
 }
 
@@ -25,6 +32,11 @@ export interface ProxyPassDraft extends SourceLocation {
   /** The port was written (`http://h:80`), which an `upstream h` block forbids. */
   readonly explicitPort: boolean;
   readonly proxyHost: string;
+}
+
+export interface DynamicPassDraft extends SourceLocation {
+  readonly url: string;
+  readonly value: Template;
 }
 
 export interface MainScope {
@@ -62,6 +74,10 @@ export interface UpstreamScope extends SourceLocation {
   readonly name: string;
   readonly servers: UpstreamServerConfig[];
   keepalive?: number;
+  keepaliveTimeoutMs?: number;
+  keepaliveRequests?: number;
+  keepaliveTimeMs?: number;
+  method?: BalancingMethod & SourceLocation;
 }
 
 export interface Scopes {

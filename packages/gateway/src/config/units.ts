@@ -29,11 +29,24 @@ const UNIT_ORDER = ['y', 'M', 'w', 'd', 'h', 'm', 's', 'ms', ' '];
  * times, exactly as in nginx. Returns null when nginx would say "invalid value".
  */
 export function parseMilliseconds(text: string): number | null {
+  return parseTime(text, false);
+}
+
+/**
+ * ngx_parse_time(value, is_sec=1): a time in whole seconds (`10s`, `1m`, `1y`), as used by
+ * `fail_timeout=`. `ms` is not allowed. Returns seconds, or null when invalid.
+ */
+export function parseSeconds(text: string): number | null {
+  const ms = parseTime(text, true);
+  return ms === null ? null : ms / 1000;
+}
+
+function parseTime(text: string, isSec: boolean): number | null {
   let total = 0;
   let value = 0;
   let valid = false;
-  // Index into UNIT_ORDER of the last unit seen; months and years are already "used".
-  let step = UNIT_ORDER.indexOf('M');
+  // Index into UNIT_ORDER of the last unit seen; for milliseconds, months and years are "used".
+  let step = isSec ? -1 : UNIT_ORDER.indexOf('M');
   let i = 0;
 
   while (i < text.length) {
@@ -48,6 +61,7 @@ export function parseMilliseconds(text: string): number | null {
     i++;
     let unit = ch;
     if (ch === 'm' && text[i] === 's') {
+      if (isSec) return null;
       unit = 'ms';
       i++;
     }

@@ -1,18 +1,20 @@
 import type { IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { formatSocketAddress } from '../config/addresses.js';
+import { NEXT_UPSTREAM } from '../config/types.js';
 import { ResponseParser, type ResponseHead } from '../http1/response-parser.js';
 import { timerDelay, type GatewayRuntime } from '../runtime.js';
-import type { PeerSelection } from '../upstream/balancer.js';
+import type { PeerSelection, ReleaseState } from '../upstream/balancer.js';
 import type { UpstreamGroup } from '../upstream/group.js';
 import type { UpstreamConnection } from '../upstream/pool.js';
+import { seconds, type RequestVariables } from '../variables.js';
 import { CLIENT_MAX_BODY_SIZE, pumpRequestBody, type BodyPump } from './body.js';
 
 /**
  * One request to an upstream group, from picking a server to the end of the response:
- * connect (or reuse a keepalive connection), send, read the response, and on a connection
- * error or timeout before the response head, try the next server as nginx's default
- * `proxy_next_upstream error timeout` does.
+ * connect (or reuse a keepalive connection), send, read the response, and when that fails
+ * before anything reached the client, try the next server as nginx's ngx_http_upstream_next()
+ * does under `proxy_next_upstream` (default `error timeout`).
  */
 
 export type RequestBody =
@@ -23,7 +25,7 @@ export type RequestBody =
 export interface ExchangeRequest {
   readonly head: string;
   readonly body: RequestBody;
-  /** POST, LOCK, PATCH: not retried once sent. */
+  /** POST, LOCK, PATCH: retried after being sent only with `non_idempotent`. */
   readonly nonIdempotent: boolean;
   readonly headRequest: boolean;
   /** The client asked to upgrade; a 101 hands the socket over instead of relaying a body. */
@@ -31,9 +33,18 @@ export interface ExchangeRequest {
   /** Nothing in the request forbids keeping the connection (HTTP/1.1, no `Connection: close`). */
   readonly keepAlive: boolean;
   readonly connectTimeoutMs: number;
+  readonly sendTimeoutMs: number;
   readonly readTimeoutMs: number;
+  /** `proxy_next_upstream` mask, `_tries` (0: no limit), `_timeout` in ms (0: no limit). */
+  readonly nextUpstream: number;
+  readonly nextUpstreamTries: number;
+  readonly nextUpstreamTimeoutMs: number;
+  /** For hashing balancers: the request's key. */
+  readonly balancerKey?: string;
   /** For log lines: `"GET / HTTP/1.1"`, client address. */
   readonly describe: string;
+  /** Where `$upstream_addr`, `$upstream_status` and `$upstream_response_time` are recorded. */
+  readonly vars?: RequestVariables;
 }
 
 /** The response body as it arrives. The consumer assigns the callbacks in `response()`. */
@@ -57,6 +68,17 @@ export interface ExchangeHandlers {
 
 type FailureKind = 'error' | 'timeout' | 'invalid';
 
+/** ngx_http_upstream_next_errors: statuses `proxy_next_upstream` can act on. */
+const STATUS_FT: Readonly<Record<number, number>> = {
+  500: NEXT_UPSTREAM.http_500,
+  502: NEXT_UPSTREAM.http_502,
+  503: NEXT_UPSTREAM.http_503,
+  504: NEXT_UPSTREAM.http_504,
+  403: NEXT_UPSTREAM.http_403,
+  404: NEXT_UPSTREAM.http_404,
+  429: NEXT_UPSTREAM.http_429,
+};
+
 const noop = () => {};
 
 export class UpstreamExchange {
@@ -65,6 +87,7 @@ export class UpstreamExchange {
   private cached = false;
   private detachSocket = noop;
   private pump: BodyPump | null = null;
+  private parser: ResponseParser | null = null;
   /** Some of the client's body was consumed: it cannot be sent again. */
   private bodyConsumed = false;
   private bodySent = false;
@@ -73,6 +96,8 @@ export class UpstreamExchange {
   private lastHead: ResponseHead | null = null;
   private finished = false;
   private readonly body: ResponseBody;
+  private readonly startTime = Date.now();
+  private attemptStart = 0;
 
   constructor(
     private readonly group: UpstreamGroup,
@@ -80,7 +105,9 @@ export class UpstreamExchange {
     private readonly handlers: ExchangeHandlers,
     private readonly runtime: GatewayRuntime,
   ) {
-    this.selection = group.balancer.begin();
+    this.selection = group.balancer.begin(request.balancerKey);
+    const limit = request.nextUpstreamTries;
+    if (limit && this.selection.tries > limit) this.selection.tries = limit;
     this.body = {
       onData: noop,
       onEnd: noop,
@@ -106,7 +133,7 @@ export class UpstreamExchange {
     if (this.finished) return;
     this.finished = true;
     this.teardown(true);
-    this.group.balancer.release(this.selection, false);
+    this.releasePeer('ok');
   }
 
   private attempt(): void {
@@ -114,9 +141,12 @@ export class UpstreamExchange {
     if (!peer) {
       const name = this.group.config.name;
       this.runtime.log('error', `no live upstreams while connecting to upstream "${name}", request: ${this.request.describe}`);
-      this.finish502or504(502);
+      this.record('upstreamAddr', name);
+      this.finishFailed(502);
       return;
     }
+    this.record('upstreamAddr', formatSocketAddress(peer.address, peer.port));
+    this.attemptStart = Date.now();
     const reused = this.group.pool?.take(peer) ?? null;
     if (reused) {
       this.cached = true;
@@ -134,6 +164,7 @@ export class UpstreamExchange {
   private use(conn: UpstreamConnection): void {
     this.conn = conn;
     this.connected = false;
+    this.bodySent = false;
     conn.requests++;
     const socket = conn.socket;
     const parser = new ResponseParser(
@@ -144,13 +175,14 @@ export class UpstreamExchange {
       },
       this.request.headRequest,
     );
+    this.parser = parser;
 
     const onConnect = () => this.onConnected();
     const onData = (chunk: Buffer) => {
       try {
         parser.push(chunk);
       } catch (err) {
-        this.onFailure('invalid', (err as Error).message);
+        this.onFailure('invalid', `upstream sent invalid response: ${(err as Error).message}`);
       }
     };
     const onEnd = () => {
@@ -160,9 +192,10 @@ export class UpstreamExchange {
         this.onFailure('error', (err as Error).message);
       }
     };
-    const doing = () => (this.connected ? 'talking to' : 'connecting to');
+    const doing = () =>
+      !this.connected ? 'connecting to' : !this.bodySent ? 'sending request to' : 'reading response header from';
     const onError = (err: Error) => this.onFailure('error', `${err.message} while ${doing()} upstream`);
-    const onClose = () => this.onFailure('error', `upstream connection closed while ${doing()} upstream`);
+    const onClose = () => this.onFailure('error', `upstream prematurely closed connection while ${doing()} upstream`);
     const onTimeout = () => this.onFailure('timeout', `upstream timed out while ${doing()} upstream`);
 
     socket.once('connect', onConnect);
@@ -186,29 +219,37 @@ export class UpstreamExchange {
     const conn = this.conn as UpstreamConnection;
     const socket = conn.socket;
     this.connected = true;
-    socket.setTimeout(timerDelay(this.request.readTimeoutMs));
-    socket.write(this.request.head, 'latin1');
+    // proxy_send_timeout while the request is being written, then proxy_read_timeout.
+    socket.setTimeout(timerDelay(this.request.sendTimeoutMs));
+    let flushed = socket.write(this.request.head, 'latin1');
     const body = this.request.body;
-    if (body.kind === 'buffer') socket.write(body.data);
+    if (body.kind === 'buffer') flushed = socket.write(body.data);
     if (body.kind !== 'stream') {
-      this.bodySent = true;
+      if (flushed) this.requestSent();
+      else socket.once('drain', () => this.requestSent());
       return;
     }
     this.bodyConsumed = true;
     this.pump = pumpRequestBody(body.source, socket, body.chunked, CLIENT_MAX_BODY_SIZE, {
       done: () => {
-        this.bodySent = true;
         this.pump = null;
+        this.requestSent();
       },
       tooLarge: () => {
         this.pump = null;
         if (this.headSeen) return this.onFailure('error', 'client intended to send too large body');
         this.finished = true;
         this.teardown(true);
-        this.group.balancer.release(this.selection, false);
+        this.releasePeer('ok');
         this.notify(() => this.handlers.tooLarge());
       },
     });
+  }
+
+  private requestSent(): void {
+    if (this.finished || this.bodySent) return;
+    this.bodySent = true;
+    if (!this.headSeen) this.conn?.socket.setTimeout(timerDelay(this.request.readTimeoutMs));
   }
 
   private onHead(head: ResponseHead, parser: ResponseParser): void {
@@ -220,18 +261,38 @@ export class UpstreamExchange {
       }
       this.headSeen = true;
       this.finished = true;
+      this.recordAttempt(101);
       parser.stop();
       this.teardown(false);
       conn.socket.pause();
       conn.socket.setTimeout(0);
-      this.group.balancer.release(this.selection, false);
+      // The server stays in use (max_conns, least_conn) for as long as the tunnel lives.
+      conn.socket.once('close', () => this.releasePeer('ok'));
       this.notify(() => this.handlers.upgraded(head, conn.socket, parser.upgradeLeftover));
       return;
     }
+    if (this.nextForStatus(head.statusCode, parser)) return;
     this.headSeen = true;
     this.lastHead = head;
-    this.group.balancer.release(this.selection, false);
+    this.recordAttempt(head.statusCode);
     this.notify(() => this.handlers.response(head, this.body));
+  }
+
+  /** ngx_http_upstream_test_next(): a status listed in proxy_next_upstream moves to the next server. */
+  private nextForStatus(status: number, parser: ResponseParser): boolean {
+    const ft = STATUS_FT[status];
+    if (ft === undefined) return false;
+    const mask = this.connected && this.request.nonIdempotent ? ft | NEXT_UPSTREAM.non_idempotent : ft;
+    if (this.selection.tries <= 1 || (this.request.nextUpstream & mask) !== mask || this.bodyConsumed || this.timeUp()) {
+      return false;
+    }
+    parser.stop();
+    this.recordAttempt(status);
+    this.teardown(true);
+    // 403 and 404 are nginx's NGX_PEER_NEXT: tried, but not a failure of the server.
+    this.releasePeer(status === 403 || status === 404 ? 'next' : 'failed');
+    this.attempt();
+    return true;
   }
 
   private onComplete(parser: ResponseParser, extraBytes: boolean): void {
@@ -250,6 +311,7 @@ export class UpstreamExchange {
     this.teardown(false);
     if (reusable) this.group.pool?.put(conn);
     else conn.socket.destroy();
+    this.releasePeer('ok');
     this.notify(() => this.body.onEnd());
   }
 
@@ -263,30 +325,60 @@ export class UpstreamExchange {
       // Part of the response already went to the client: all we can do is cut it short.
       this.finished = true;
       this.teardown(true);
+      this.releasePeer('ok');
       this.notify(() => this.body.onAbort());
       return;
     }
 
+    const status = kind === 'timeout' ? 504 : 502;
+    this.recordAttempt(status);
     this.teardown(true);
-    this.group.balancer.release(this.selection, true);
+    this.releasePeer('failed');
+    const ft = kind === 'timeout' ? NEXT_UPSTREAM.timeout : kind === 'invalid' ? NEXT_UPSTREAM.invalid_header : NEXT_UPSTREAM.error;
     // A dead keepalive connection does not count as a try (nginx: "peer.cached").
-    if (this.cached && kind === 'error') this.selection.tries++;
-    const sent = this.connected;
+    if (this.cached && ft === NEXT_UPSTREAM.error) this.selection.tries++;
+    const mask = this.connected && this.request.nonIdempotent ? ft | NEXT_UPSTREAM.non_idempotent : ft;
     const retry =
-      kind !== 'invalid' &&
       this.selection.tries > 0 &&
+      (this.request.nextUpstream & mask) === mask &&
       !this.bodyConsumed &&
-      !(sent && this.request.nonIdempotent);
+      !this.timeUp();
     if (retry) {
       this.attempt();
       return;
     }
-    this.finish502or504(kind === 'timeout' ? 504 : 502);
+    this.finishFailed(status);
   }
 
-  private finish502or504(status: 502 | 504): void {
+  /** proxy_next_upstream_timeout has passed since the first try. */
+  private timeUp(): boolean {
+    const limit = this.request.nextUpstreamTimeoutMs;
+    return limit > 0 && Date.now() - this.startTime >= limit;
+  }
+
+  private releasePeer(state: ReleaseState): void {
+    const peer = this.selection.current;
+    if (!peer) return;
+    this.group.balancer.release(this.selection, state);
+    if (state === 'failed' && peer.maxFails && peer.fails === peer.maxFails && this.group.balancer.peers.length > 1) {
+      this.runtime.log('warn', `upstream server temporarily disabled, upstream "${formatSocketAddress(peer.address, peer.port)}" (${peer.server})`);
+    }
+  }
+
+  private finishFailed(status: 502 | 504): void {
     this.finished = true;
     this.notify(() => this.handlers.failed(status));
+  }
+
+  /** Appends to one of the `$upstream_*` variables (nginx joins the tries with ", "). */
+  private record(key: 'upstreamAddr' | 'upstreamStatus' | 'upstreamResponseTime', value: string): void {
+    const vars = this.request.vars;
+    if (vars) vars[key] = vars[key] === '' ? value : `${vars[key]}, ${value}`;
+  }
+
+  private recordAttempt(status: number): void {
+    this.record('upstreamStatus', String(status));
+    this.record('upstreamResponseTime', seconds(Date.now() - this.attemptStart));
   }
 
   /** Runs a consumer callback; a bug there is logged instead of escaping into socket events. */
@@ -304,6 +396,9 @@ export class UpstreamExchange {
     this.detachSocket();
     this.pump?.detach();
     this.pump = null;
-    if (destroy) this.conn?.socket.destroy();
+    if (destroy) {
+      this.parser?.stop();
+      this.conn?.socket.destroy();
+    }
   }
 }

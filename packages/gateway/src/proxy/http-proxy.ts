@@ -5,7 +5,7 @@ import type { GatewayRuntime } from '../runtime.js';
 import { CLIENT_MAX_BODY_SIZE, readRequestBody } from './body.js';
 import { errorPageBody, errorPageHeaders, reasonPhrase } from './error-pages.js';
 import { UpstreamExchange, type RequestBody, type ResponseBody } from './exchange.js';
-import { isNonIdempotent, prepareRequest } from './request.js';
+import { clientAddress, isNonIdempotent, prepareRequest } from './request.js';
 import { renderRequestHead, type RequestBodyInfo } from './request-headers.js';
 import { defaultRedirectRewriter, responseHeaders } from './response-headers.js';
 import type { VirtualServer } from './routing.js';
@@ -30,8 +30,11 @@ export function handleHttpRequest(
 async function proxyRequest(req: IncomingMessage, res: ServerResponse, server: VirtualServer, runtime: GatewayRuntime) {
   const socket = req.socket;
   const prepared = prepareRequest(req, server, socket);
-  if (prepared.kind === 'reply') return sendPage(req, res, prepared.status, prepared.location);
-  const { route, vars, target } = prepared;
+  if (prepared.kind === 'reply') {
+    if (prepared.error) runtime.log('error', `${prepared.error}, client: ${clientAddress(socket.remoteAddress)}, request: "${req.method} ${req.url} HTTP/${req.httpVersion}"`);
+    return sendPage(req, res, prepared.status, prepared.location);
+  }
+  const { route, vars, target, group } = prepared;
   const proxy = route.config;
 
   // Body framing: keep the client's length; a chunked body stays chunked for HTTP/1.1 and is
@@ -59,7 +62,7 @@ async function proxyRequest(req: IncomingMessage, res: ServerResponse, server: V
   const method = req.method ?? 'GET';
   const rendered = renderRequestHead(method, target, proxy.httpVersion, route.plan, vars, bodyInfo);
   const exchange = new UpstreamExchange(
-    route.group,
+    group,
     {
       head: rendered.head,
       body,
@@ -68,8 +71,13 @@ async function proxyRequest(req: IncomingMessage, res: ServerResponse, server: V
       upgrade: false,
       keepAlive: !rendered.connectionClose,
       connectTimeoutMs: proxy.connectTimeoutMs,
+      sendTimeoutMs: proxy.sendTimeoutMs,
       readTimeoutMs: proxy.readTimeoutMs,
-      describe: `"${method} ${req.url} HTTP/${req.httpVersion}", client: ${vars.remoteAddress}`,
+      nextUpstream: proxy.nextUpstream,
+      nextUpstreamTries: proxy.nextUpstreamTries,
+      nextUpstreamTimeoutMs: proxy.nextUpstreamTimeoutMs,
+      vars,
+        describe: `"${method} ${req.url} HTTP/${req.httpVersion}", client: ${vars.remoteAddress}`,
     },
     {
       response: (head, upstreamBody) => {

@@ -2,7 +2,9 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { formatSocketAddress } from '../config/addresses.js';
 import { escapeUri, normalizePath, splitRequestTarget, validateHost } from '../uri.js';
-import { asciiLower, type RequestVariables } from '../variables.js';
+import type { UpstreamGroup } from '../upstream/group.js';
+import { asciiLower, evaluate, requestVariables, type RequestVariables, type Template } from '../variables.js';
+import { resolveDynamicPass } from './dynamic-pass.js';
 import { matchLocation, type ProxyRoute, type VirtualServer } from './routing.js';
 
 /**
@@ -11,16 +13,42 @@ import { matchLocation, type ProxyRoute, type VirtualServer } from './routing.js
  */
 
 export type PreparedRequest =
-  | { readonly kind: 'reply'; readonly status: number; readonly location?: string }
+  | {
+      readonly kind: 'reply';
+      readonly status: number;
+      readonly location?: string;
+      /** An error to log (nginx's [error] line) before answering. */
+      readonly error?: string;
+    }
   | {
       readonly kind: 'proxy';
       readonly route: ProxyRoute;
+      readonly group: UpstreamGroup;
       readonly vars: RequestVariables;
-      /** The request target to send upstream: the client's, unchanged (proxy_pass has no URI). */
+      /** The request target to send upstream. */
       readonly target: string;
     };
 
+interface ConnectionInfo {
+  readonly id: string;
+  requests: number;
+}
+const connections = new WeakMap<Socket, ConnectionInfo>();
+let connectionSerial = 0;
+
+/** `$connection` and `$connection_requests`: a serial number per client connection. */
+function connectionInfo(socket: Socket): ConnectionInfo {
+  let info = connections.get(socket);
+  if (!info) {
+    info = { id: String(++connectionSerial), requests: 0 };
+    connections.set(socket, info);
+  }
+  info.requests++;
+  return info;
+}
+
 export function prepareRequest(req: IncomingMessage, server: VirtualServer, socket: Socket): PreparedRequest {
+  const startMs = Date.now();
   const raw = req.rawHeaders;
   let hostHeader: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
@@ -50,8 +78,8 @@ export function prepareRequest(req: IncomingMessage, server: VirtualServer, sock
 
   const match = matchLocation(server, path);
   if (!match) return { kind: 'reply', status: 404 };
+  const query = split.target.indexOf('?');
   if (match.redirect) {
-    const query = split.target.indexOf('?');
     const args = query >= 0 ? split.target.slice(query) : '';
     return { kind: 'reply', status: 301, location: absoluteUrl(host, socket, escapeUri(match.location.config.prefix) + args) };
   }
@@ -59,15 +87,31 @@ export function prepareRequest(req: IncomingMessage, server: VirtualServer, sock
   // A location without proxy_pass would serve files in nginx; there are none here.
   if (!route) return { kind: 'reply', status: 404 };
 
-  const vars: RequestVariables = {
+  const conn = connectionInfo(socket);
+  const vars = requestVariables({
     rawHeaders: raw,
     remoteAddress: clientAddress(socket.remoteAddress),
     remotePort: String(socket.remotePort ?? ''),
     host,
     proxyHost: route.config.proxyHost,
-    cache: [],
-  };
-  return { kind: 'proxy', route, vars, target: split.target };
+    method: req.method ?? 'GET',
+    requestUri: split.target,
+    uri: path,
+    args: query >= 0 ? split.target.slice(query + 1) : '',
+    httpVersion: req.httpVersion,
+    serverAddr: clientAddress(socket.localAddress),
+    serverPort: String(socket.localPort ?? ''),
+    connection: conn.id,
+    connectionRequests: String(conn.requests),
+    startMs,
+  });
+
+  if (route.group) return { kind: 'proxy', route, group: route.group, vars, target: split.target };
+  const url = evaluate(route.config.dynamic as Template, vars);
+  const resolved = resolveDynamicPass(url, route.directory);
+  if (!resolved.ok) return { kind: 'reply', status: resolved.status, error: resolved.message };
+  vars.proxyHost = resolved.proxyHost;
+  return { kind: 'proxy', route, group: resolved.group, vars, target: resolved.uri || split.target };
 }
 
 /** `$remote_addr`: the client's address, without the `::ffff:` of an IPv4-mapped one. */

@@ -1,5 +1,6 @@
 import type { LocationConfig, ProxyConfig, ServerConfig } from '../config/types.js';
 import type { UpstreamGroup } from '../upstream/group.js';
+import type { UpstreamDirectory } from './dynamic-pass.js';
 import { buildHeaderPlan, type HeaderPlan } from './request-headers.js';
 
 /** A location ready to serve: its upstream group and precomputed header plan. */
@@ -15,8 +16,10 @@ export interface LocationRoute {
 
 export interface ProxyRoute {
   readonly config: ProxyConfig;
-  readonly group: UpstreamGroup;
+  /** Null for a proxy_pass with variables: the group is found per request in `directory`. */
+  readonly group: UpstreamGroup | null;
   readonly plan: HeaderPlan;
+  readonly directory: UpstreamDirectory;
 }
 
 export interface VirtualServer {
@@ -25,13 +28,17 @@ export interface VirtualServer {
   readonly locations: readonly LocationRoute[];
 }
 
-export function buildVirtualServer(config: ServerConfig, groups: ReadonlyMap<unknown, UpstreamGroup>): VirtualServer {
+export function buildVirtualServer(
+  config: ServerConfig,
+  groups: ReadonlyMap<unknown, UpstreamGroup>,
+  directory: UpstreamDirectory,
+): VirtualServer {
   const locations = config.locations.map((location): LocationRoute => {
     const proxy = location.proxy;
-    const group = proxy ? groups.get(proxy.upstream) : undefined;
+    const group = proxy?.upstream ? (groups.get(proxy.upstream) ?? null) : null;
     return {
       config: location,
-      proxy: proxy && group ? { config: proxy, group, plan: buildHeaderPlan(proxy) } : null,
+      proxy: proxy && (group || proxy.dynamic) ? { config: proxy, group, plan: buildHeaderPlan(proxy), directory } : null,
       autoRedirect: proxy !== null && location.prefix.endsWith('/'),
     };
   });

@@ -4,7 +4,7 @@ import type { ResponseHead } from '../http1/response-parser.js';
 import type { GatewayRuntime } from '../runtime.js';
 import { rawErrorResponse, rawHead } from './error-pages.js';
 import { UpstreamExchange, type ResponseBody } from './exchange.js';
-import { isNonIdempotent, prepareRequest } from './request.js';
+import { clientAddress, isNonIdempotent, prepareRequest } from './request.js';
 import { renderRequestHead } from './request-headers.js';
 import { responseHeaders } from './response-headers.js';
 import type { VirtualServer } from './routing.js';
@@ -32,10 +32,11 @@ export function handleUpgrade(
     return;
   }
   if (prepared.kind === 'reply') {
+    if (prepared.error) runtime.log('error', `${prepared.error}, client: ${clientAddress(socket.remoteAddress)}, request: "${req.method} ${req.url} HTTP/${req.httpVersion}"`);
     socket.end(rawErrorResponse(prepared.status, prepared.location), 'latin1');
     return;
   }
-  const { route, vars, target } = prepared;
+  const { route, vars, target, group } = prepared;
   const proxy = route.config;
   const method = req.method ?? 'GET';
 
@@ -43,7 +44,7 @@ export function handleUpgrade(
   try {
     const rendered = renderRequestHead(method, target, proxy.httpVersion, route.plan, vars, { length: '', chunked: false });
     exchange = new UpstreamExchange(
-      route.group,
+      group,
       {
         head: rendered.head,
         body: { kind: 'none' },
@@ -52,7 +53,12 @@ export function handleUpgrade(
         upgrade: true,
         keepAlive: false,
         connectTimeoutMs: proxy.connectTimeoutMs,
+        sendTimeoutMs: proxy.sendTimeoutMs,
         readTimeoutMs: proxy.readTimeoutMs,
+        nextUpstream: proxy.nextUpstream,
+        nextUpstreamTries: proxy.nextUpstreamTries,
+        nextUpstreamTimeoutMs: proxy.nextUpstreamTimeoutMs,
+        vars,
         describe: `"${method} ${req.url} HTTP/${req.httpVersion}" (upgrade), client: ${vars.remoteAddress}`,
       },
       {

@@ -15,6 +15,11 @@ export interface UpstreamGroup {
   readonly pool: KeepalivePool | null;
 }
 
+/** The balancer for the group's method. */
+export function createBalancer(config: UpstreamConfig, primary: Peer[], backup: Peer[]): RoundRobin {
+  return new RoundRobin(primary, backup);
+}
+
 /**
  * Resolves every upstream server to its addresses, as nginx does at start-up (one peer per
  * address). `overrides` maps an address written in the configuration ("name:port") to the
@@ -29,16 +34,24 @@ export async function resolveUpstreams(
   const byName = new Map([...overrides].map(([from, to]) => [from.toLowerCase(), to]));
   const groups = new Map<UpstreamConfig, UpstreamGroup>();
   for (const config of upstreams) {
-    const peers: Peer[] = [];
+    const primary: Peer[] = [];
+    const backup: Peer[] = [];
     for (const server of config.servers) {
       for (const { address, port } of await resolveServer(config, server, byName)) {
-        peers.push(createPeer(server.address, address, port, server.weight));
+        (server.backup ? backup : primary).push(createPeer(server.address, address, port, server));
       }
     }
     groups.set(config, {
       config,
-      balancer: new RoundRobin(peers),
-      pool: config.keepalive > 0 ? new KeepalivePool(config.keepalive) : null,
+      balancer: createBalancer(config, primary, backup),
+      pool:
+        config.keepalive > 0
+          ? new KeepalivePool(config.keepalive, {
+              idleTimeoutMs: config.keepaliveTimeoutMs,
+              maxRequests: config.keepaliveRequests,
+              maxLifetimeMs: config.keepaliveTimeMs,
+            })
+          : null,
     });
   }
   return groups;

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { timerDelay } from '../runtime.js';
 import type { Peer } from './balancer.js';
 
 /** An open connection to one upstream peer. */
@@ -16,10 +17,15 @@ interface IdleEntry {
   readonly detach: () => void;
 }
 
-// nginx's defaults for keepalive_timeout, keepalive_requests and keepalive_time (upstream).
-const IDLE_TIMEOUT_MS = 60_000;
-const MAX_REQUESTS = 1000;
-const MAX_LIFETIME_MS = 60 * 60_000;
+/** `keepalive_timeout`, `keepalive_requests` and `keepalive_time` of the upstream block. */
+export interface PoolLimits {
+  readonly idleTimeoutMs: number;
+  readonly maxRequests: number;
+  readonly maxLifetimeMs: number;
+}
+
+// nginx's defaults.
+const DEFAULT_LIMITS: PoolLimits = { idleTimeoutMs: 60_000, maxRequests: 1000, maxLifetimeMs: 60 * 60_000 };
 
 /**
  * The `keepalive N` cache of one upstream group, as in ngx_http_upstream_keepalive_module:
@@ -31,7 +37,10 @@ export class KeepalivePool {
   // Oldest first, so eviction shifts and reuse searches from the end (most recent).
   private readonly idle: IdleEntry[] = [];
 
-  constructor(private readonly max: number) {}
+  constructor(
+    private readonly max: number,
+    private readonly limits: PoolLimits = DEFAULT_LIMITS,
+  ) {}
 
   get size(): number {
     return this.idle.length;
@@ -51,7 +60,7 @@ export class KeepalivePool {
   /** Keeps a connection whose last response was complete and allowed reuse; else closes it. */
   put(conn: UpstreamConnection): void {
     const { socket } = conn;
-    if (socket.destroyed || conn.requests >= MAX_REQUESTS || Date.now() - conn.createdAt >= MAX_LIFETIME_MS) {
+    if (socket.destroyed || conn.requests >= this.limits.maxRequests || Date.now() - conn.createdAt >= this.limits.maxLifetimeMs) {
       socket.destroy();
       return;
     }
@@ -77,7 +86,7 @@ export class KeepalivePool {
       },
     };
     for (const e of events) socket.on(e, drop);
-    socket.setTimeout(IDLE_TIMEOUT_MS);
+    socket.setTimeout(timerDelay(this.limits.idleTimeoutMs));
     socket.resume();
     this.idle.push(entry);
   }
