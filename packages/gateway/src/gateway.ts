@@ -3,10 +3,12 @@ import type { AddressInfo, Socket } from 'node:net';
 import { parseAddress, type ParsedAddress } from './config/addresses.js';
 import type { GatewayConfig } from './config/types.js';
 import { planListeners, type BindPlan } from './listeners.js';
+import { LogFiles } from './logging.js';
+import { Stats } from './stats.js';
 import { rawErrorResponse } from './proxy/error-pages.js';
 import { buildDirectory } from './proxy/dynamic-pass.js';
 import { handleHttpRequest } from './proxy/http-proxy.js';
-import { buildVirtualServer, type VirtualServer } from './proxy/routing.js';
+import { buildVirtualServer, type ServerSet } from './proxy/routing.js';
 import { handleUpgrade } from './proxy/upgrade-proxy.js';
 import type { GatewayRuntime, Logger } from './runtime.js';
 import { resolveUpstreams, type UpstreamGroup } from './upstream/group.js';
@@ -25,6 +27,17 @@ export interface Gateway {
   listen(): Promise<AddressInfo[]>;
   /** Stops accepting, destroys open connections, tunnels and pooled sockets. */
   close(): Promise<void>;
+  /**
+   * Switches to `next` (nginx's reload): new requests use it, requests in progress and open
+   * tunnels finish on the old one. Listeners are added and removed to match. Rejects (and
+   * keeps the old configuration) when the new one cannot start, e.g. a host does not resolve.
+   */
+  reload(next: GatewayConfig): Promise<AddressInfo[]>;
+  /**
+   * nginx's graceful shutdown: stops accepting, closes idle connections, lets requests and
+   * tunnels finish, then closes everything after `timeoutMs` at the latest.
+   */
+  drain(timeoutMs: number): Promise<void>;
 }
 
 // nginx's defaults: keepalive_timeout 75s, client_header_timeout 60s.
@@ -38,18 +51,27 @@ export function parseListenOverride(text: string): ParsedAddress {
   return parsed.value;
 }
 
-export function createGateway(config: GatewayConfig, options: GatewayOptions = {}): Gateway {
+export function createGateway(initial: GatewayConfig, options: GatewayOptions = {}): Gateway {
+  let config = initial;
   const log: Logger = options.log ?? (() => {});
   const override = options.listen === undefined ? undefined : parseListenOverride(options.listen);
   const clientSockets = new Set<Socket>();
   const upstreamSockets = new Set<Socket>();
-  const servers: Server[] = [];
+  /** Listening servers by `host|port`, and the plan each one currently serves. */
+  const servers = new Map<string, Server>();
+  const plans = new Map<string, BindPlan>();
+  /** Every HTTP server not yet fully closed, including ones a reload stopped. */
+  const listening = new Set<Server>();
   let groups = new Map<unknown, UpstreamGroup>();
   let starting: Promise<AddressInfo[]> | null = null;
   let closed = false;
 
+  const stats = new Stats();
+  const logFiles = new LogFiles();
   const runtime: GatewayRuntime = {
     log,
+    stats,
+    logFiles,
     track(socket) {
       if (closed) {
         socket.destroy();
@@ -60,14 +82,26 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     },
   };
 
-  function serve(plan: BindPlan): Server {
-    const pick = (socket: Socket): VirtualServer =>
-      plan.byLocalAddress.get(socket.localAddress ?? '') ?? plan.defaultServer;
+  const planKey = (plan: BindPlan) => `${plan.host}|${plan.port}`;
+
+  function serve(key: string): Server {
+    const pick = (socket: Socket): ServerSet => {
+      const plan = plans.get(key) as BindPlan;
+      return plan.byLocalAddress.get(socket.localAddress ?? '') ?? plan.servers;
+    };
     const server = createServer({ requestTimeout: 0, headersTimeout: CLIENT_HEADER_TIMEOUT_MS });
+    listening.add(server);
+    server.once('close', () => listening.delete(server));
     server.keepAliveTimeout = CLIENT_KEEPALIVE_TIMEOUT_MS;
     server.on('connection', (socket: Socket) => {
+      stats.accepted++;
+      stats.handled++;
+      stats.active++;
       clientSockets.add(socket);
-      socket.once('close', () => clientSockets.delete(socket));
+      socket.once('close', () => {
+        stats.active--;
+        clientSockets.delete(socket);
+      });
     });
     server.on('request', (req, res) => handleHttpRequest(req, res, pick(req.socket), runtime));
     // Node answers 417 to an Expect other than 100-continue; nginx ignores it (and drops it).
@@ -90,35 +124,63 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     return server;
   }
 
-  async function start(): Promise<AddressInfo[]> {
-    groups = await resolveUpstreams(config.upstreams, options.resolve);
-    const directory = buildDirectory(groups.values());
-    const virtualServers = config.servers.map((s) => buildVirtualServer(s, groups, directory));
-    const plans = await planListeners(virtualServers, override);
-    const addresses: AddressInfo[] = [];
-    for (const plan of plans) {
-      if (closed) break;
-      const server = serve(plan);
-      servers.push(server);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', (err: NodeJS.ErrnoException) => {
-          const shown = plan.host.includes(':') ? `[${plan.host}]:${plan.port}` : `${plan.host}:${plan.port}`;
-          reject(new Error(`bind() to ${shown} failed (${err.code ?? err.message})`));
-        });
-        server.listen({ host: plan.host, port: plan.port, ipv6Only: plan.host.includes(':') }, resolve);
-      });
-      // Later errors on a listening socket (e.g. EMFILE) must not crash the process.
-      server.on('error', (err) => log('error', `listener error: ${err.message}`));
-      addresses.push(server.address() as AddressInfo);
+  /** Resolves, plans and binds `next`; swaps it in only once everything is ready. */
+  async function apply(next: GatewayConfig): Promise<AddressInfo[]> {
+    const nextGroups = await resolveUpstreams(next.upstreams, options.resolve);
+    const directory = buildDirectory(nextGroups.values());
+    const virtualServers = next.servers.map((s) => buildVirtualServer(s, nextGroups, directory));
+    const nextPlans = await planListeners(virtualServers, override);
+    const added: [string, Server][] = [];
+    try {
+      for (const plan of nextPlans) {
+        if (closed) break;
+        const key = planKey(plan);
+        if (servers.has(key)) continue;
+        const server = serve(key);
+        added.push([key, server]);
+        plans.set(key, plan);
+        await bind(server, plan);
+      }
+    } catch (err) {
+      for (const [key, server] of added) {
+        server.close();
+        plans.delete(key);
+      }
+      throw err;
     }
-    return addresses;
+    const previous = groups;
+    groups = nextGroups;
+    for (const plan of nextPlans) plans.set(planKey(plan), plan);
+    for (const [key, server] of added) servers.set(key, server);
+    // Listeners the new configuration no longer has stop accepting; their connections finish.
+    const wanted = new Set(nextPlans.map(planKey));
+    for (const [key, server] of servers) {
+      if (wanted.has(key)) continue;
+      server.close();
+      servers.delete(key);
+      plans.delete(key);
+    }
+    if (previous !== nextGroups) for (const group of previous.values()) group.pool?.destroyAll();
+    return [...servers.values()].map((server) => server.address() as AddressInfo);
+  }
+
+  async function bind(server: Server, plan: BindPlan): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) => {
+        const shown = plan.host.includes(':') ? `[${plan.host}]:${plan.port}` : `${plan.host}:${plan.port}`;
+        reject(new Error(`bind() to ${shown} failed (${err.code ?? err.message})`));
+      });
+      server.listen({ host: plan.host, port: plan.port, ipv6Only: plan.host.includes(':') }, resolve);
+    });
+    // Later errors on a listening socket (e.g. EMFILE) must not crash the process.
+    server.on('error', (err) => log('error', `listener error: ${err.message}`));
   }
 
   return {
     listen() {
       if (starting) return Promise.reject(new Error('the gateway is already listening'));
       if (closed) return Promise.reject(new Error('the gateway is closed'));
-      starting = start().catch(async (err: unknown) => {
+      starting = apply(config).catch(async (err: unknown) => {
         await shutdown();
         throw err;
       });
@@ -128,15 +190,35 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       if (starting) await starting.catch(() => {});
       await shutdown();
     },
+    async reload(next) {
+      if (!starting || closed) throw new Error('the gateway is not running');
+      await starting;
+      const addresses = await apply(next);
+      config = next;
+      return addresses;
+    },
+    async drain(timeoutMs) {
+      if (starting) await starting.catch(() => {});
+      for (const server of servers.values()) server.close();
+      servers.clear();
+      const deadline = Date.now() + timeoutMs;
+      while (clientSockets.size > 0 && Date.now() < deadline && !closed) {
+        for (const server of listening) server.closeIdleConnections();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await shutdown();
+    },
   };
 
   async function shutdown(): Promise<void> {
     closed = true;
-    const stopped = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
+    const stopped = [...listening].map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
     for (const socket of clientSockets) socket.destroy();
     for (const socket of upstreamSockets) socket.destroy();
     for (const group of groups.values()) group.pool?.destroyAll();
-    servers.length = 0;
+    servers.clear();
+    listening.clear();
     await Promise.all(stopped);
+    await logFiles.close();
   }
 }

@@ -3,22 +3,22 @@ import { isIP } from 'node:net';
 import { bindableHost, type ParsedAddress } from './config/addresses.js';
 import { configError } from './config/errors.js';
 import type { ListenConfig } from './config/types.js';
-import type { VirtualServer } from './proxy/routing.js';
+import { buildServerSet, type ServerSet, type VirtualServer } from './proxy/routing.js';
 
 /**
  * Which sockets to bind and which server block answers on each, the way nginx lays them out:
  * when a port has a wildcard listen, only the wildcard is bound and connections are matched
  * to a server by the local address they arrived on; otherwise each address is bound alone.
- * Among the servers sharing an address, the `default_server` one (else the first) answers,
- * since server_name is not supported yet.
+ * Among the servers sharing an address, `server_name` picks one by `$host`; the
+ * `default_server` one (else the first) answers when no name matches.
  */
 export interface BindPlan {
   readonly host: string;
   readonly port: number;
-  /** Server for connections whose local address has no listen of its own. */
-  readonly defaultServer: VirtualServer;
+  /** Servers for connections whose local address has no listen of its own. */
+  readonly servers: ServerSet;
   /** Servers listening on a specific address of this (wildcard) socket. */
-  readonly byLocalAddress: ReadonlyMap<string, VirtualServer>;
+  readonly byLocalAddress: ReadonlyMap<string, ServerSet>;
 }
 
 interface Entry {
@@ -65,28 +65,29 @@ export async function planListeners(servers: readonly VirtualServer[], override?
     }
     const wildcard = [...byAddress.keys()].find(isWildcard);
     if (wildcard !== undefined) {
-      const specific = new Map<string, VirtualServer>();
-      for (const [address, list] of byAddress) if (address !== wildcard) specific.set(address, pickDefault(list));
+      const specific = new Map<string, ServerSet>();
+      for (const [address, list] of byAddress) if (address !== wildcard) specific.set(address, serverSet(list));
       plans.push({
         host: wildcard,
         port: group[0]?.port ?? 0,
-        defaultServer: pickDefault(byAddress.get(wildcard) ?? []),
+        servers: serverSet(byAddress.get(wildcard) ?? []),
         byLocalAddress: specific,
       });
     } else {
       for (const [address, list] of byAddress) {
         const port = list[0]?.port ?? 0;
-        plans.push({ host: address, port, defaultServer: pickDefault(list), byLocalAddress: new Map() });
+        plans.push({ host: address, port, servers: serverSet(list), byLocalAddress: new Map() });
       }
     }
   }
   return plans;
 }
 
-function pickDefault(entries: readonly Entry[]): VirtualServer {
+/** The servers of one address, with the `default_server` one (else the first) as default. */
+function serverSet(entries: readonly Entry[]): ServerSet {
   const chosen = entries.find((e) => e.defaultServer) ?? entries[0];
   if (!chosen) throw new Error('internal error: a listen group without servers');
-  return chosen.server;
+  return buildServerSet([...new Set(entries.map((e) => e.server))], chosen.server);
 }
 
 async function addressesOf(host: string, port: number, listen: ListenConfig | null): Promise<string[]> {

@@ -1,11 +1,15 @@
 import type { Socket } from 'node:net';
+import type { LogFiles } from './logging.js';
+import type { Stats } from './stats.js';
 
-export type LogLevel = 'error' | 'warn' | 'info';
+export type LogLevel = 'emerg' | 'alert' | 'error' | 'warn' | 'notice' | 'info';
 export type Logger = (level: LogLevel, message: string) => void;
 
 /** What the proxy needs from the running gateway. */
 export interface GatewayRuntime {
   readonly log: Logger;
+  readonly stats: Stats;
+  readonly logFiles: LogFiles;
   /** Registers an upstream socket so that closing the gateway can destroy it. */
   track(socket: Socket): void;
 }

@@ -50,6 +50,8 @@ export interface RequestVariables {
   upstreamResponseTime: string;
   upstreamConnectTime: string;
   bodyBytesSent: number;
+  /** The response headers sent (name, value, ...), for `$sent_http_NAME`. */
+  sentHeaders: readonly string[];
 }
 
 /** A RequestVariables with neutral values, for requests made up outside a connection and tests. */
@@ -80,6 +82,7 @@ export function requestVariables(init: Partial<RequestVariables> = {}): RequestV
     upstreamResponseTime: '',
     upstreamConnectTime: '',
     bodyBytesSent: 0,
+    sentHeaders: [],
     ...init,
   };
 }
@@ -242,6 +245,7 @@ const BUILTINS: Record<string, VariableGetter> = {
   time_local: () => timeLocal(),
   time_iso8601: () => timeIso8601(),
   request_time: (r) => seconds(Date.now() - r.startMs),
+  remote_user: () => '',
   status: (r) => (r.status === 0 ? '000' : pad(r.status, 3)),
   body_bytes_sent: (r) => String(r.bodyBytesSent),
   upstream_addr: (r) => r.upstreamAddr,
@@ -288,7 +292,11 @@ export interface MapDefinition {
 }
 
 type Piece = string | { readonly variable: string } | { readonly capture: number };
+/** Wraps a variable's getter (log formats: escaping and "-" for missing values). */
+export type GetterWrapper = (name: string, getter: VariableGetter) => VariableGetter;
+
 interface Pending {
+  readonly wrap?: GetterWrapper;
   readonly pieces: Piece[];
   readonly at: SourceLocation;
   readonly target: { parts: (string | VariableGetter)[] };
@@ -306,11 +314,11 @@ export class VariableRegistry {
   private slots = 0;
 
   /** Compiles `source` as a complex value; variable names are resolved by finalize(). */
-  template(source: string, at: SourceLocation): Template {
+  template(source: string, at: SourceLocation, wrap?: GetterWrapper): Template {
     if (!source.includes('$')) return { source, constant: source, parts: [source] };
     const pieces = parsePieces(source, at);
     const template: Template = { source, constant: null, parts: [] };
-    this.pending.push({ pieces, at, target: template });
+    this.pending.push({ pieces, at, target: template, wrap });
     return template;
   }
 
@@ -370,16 +378,17 @@ export class VariableRegistry {
     for (const [name, slot] of this.captureSlots) {
       if (!getters.has(name)) getters.set(name, (r) => r.named[slot] ?? '');
     }
-    for (const { pieces, at, target } of this.pending) {
+    for (const { pieces, at, target, wrap } of this.pending) {
       target.parts = pieces.map((piece) => {
         if (typeof piece === 'string') return piece;
         if ('capture' in piece) {
           const n = piece.capture;
-          return (r) => r.captures?.[n] ?? '';
+          const capture: VariableGetter = (r) => r.captures?.[n] ?? '';
+          return wrap ? wrap(String(n), capture) : capture;
         }
         const getter = this.resolve(piece.variable, getters);
         if (!getter) throw configError(`unknown "${piece.variable}" variable`, at);
-        return getter;
+        return wrap ? wrap(asciiLower(piece.variable), getter) : getter;
       });
     }
     this.pending.length = 0;
@@ -396,6 +405,10 @@ export class VariableRegistry {
     if (key.startsWith('arg_')) {
       const arg = key.slice('arg_'.length);
       return (r) => argValue(r.args, arg) ?? '';
+    }
+    if (key.startsWith('sent_http_')) {
+      const header = key.slice('sent_http_'.length);
+      return (r) => headerValue(r.sentHeaders, header) ?? '';
     }
     if (key.startsWith('cookie_')) {
       const cookie = key.slice('cookie_'.length);

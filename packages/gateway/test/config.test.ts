@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -84,7 +84,7 @@ describe('compile', () => {
       upstream: null,
       httpVersion: '1.1',
       readTimeoutMs: 75_000,
-      redirect: 'off',
+      redirects: [],
     });
     expect(socketIo?.proxy?.headers.map((h) => [h.name, h.value.source])).toEqual([
       ['Host', '$host'],
@@ -112,7 +112,10 @@ describe('compile', () => {
     expect(config.workerProcesses).toBe(1);
     expect(config.workerConnections).toBe(512);
     const [inherit, own] = config.servers[0]?.locations ?? [];
-    expect(inherit?.proxy).toMatchObject({ httpVersion: '1.0', readTimeoutMs: 5_400_000, redirect: 'default', proxyHost: 'backend:8081' });
+    expect(inherit?.proxy).toMatchObject({ httpVersion: '1.0', readTimeoutMs: 5_400_000, proxyHost: 'backend:8081' });
+    expect(inherit?.proxy?.redirects.map((r) => (r.kind === 'string' ? [r.from.source, r.to.source] : []))).toEqual([
+      ['http://backend:8081/', '/'],
+    ]);
     expect(inherit?.proxy?.headers.map((h) => h.name)).toEqual(['X-Level']);
     // A level that sets any proxy_set_header replaces the inherited list entirely.
     expect(own?.proxy?.headers.map((h) => h.name)).toEqual(['X-Own']);
@@ -123,6 +126,34 @@ describe('compile', () => {
       ['Backend', true, 80],
     ]);
     expect(config.servers[0]?.listens[0]).toMatchObject({ host: '127.0.0.1', port: 8080, defaultServer: true });
+  });
+
+  it('expands include files and globs relative to the main file, with their own file:line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gateway-include-'));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    mkdirSync(join(dir, 'conf.d'));
+    writeFileSync(join(dir, 'conf.d', 'b.conf'), lines('server { listen 9002; }'));
+    writeFileSync(join(dir, 'conf.d', 'a.conf'), lines('server { listen 9001; }'));
+    writeFileSync(join(dir, 'conf.d', 'skip.txt'), 'garbage');
+    writeFileSync(join(dir, 'upstreams.conf'), lines('upstream u { server a:1; }'));
+    writeFileSync(join(dir, 'map.inc'), lines('x 1;', 'y 2;'));
+    const main = join(dir, 'nginx.conf');
+    writeFileSync(
+      main,
+      lines('events {}', 'http {', '  include upstreams.conf;', '  include conf.d/*.conf;', '  include none/*.conf;', '  map $host $b { include map.inc; }', '}'),
+    );
+    const config = loadConfig(main);
+    expect(config.servers.map((s) => s.listens[0]?.port)).toEqual([9001, 9002]);
+    expect(config.upstreams[0]?.name).toBe('u');
+
+    writeFileSync(join(dir, 'conf.d', 'c.conf'), lines('', 'bogus;'));
+    expect(() => loadConfig(main)).toThrow(`unknown directive "bogus" in ${join(dir, 'conf.d', 'c.conf')}:2`);
+    writeFileSync(main, lines('events {}', 'include missing.conf;'));
+    expect(() => loadConfig(main)).toThrow(`open() "${join(dir, 'missing.conf')}" failed (ENOENT: no such file or directory) in ${main}:2`);
+    writeFileSync(main, lines('events {}', 'include a b;'));
+    expect(() => loadConfig(main)).toThrow(`invalid number of arguments in "include" directive in ${main}:2`);
+    writeFileSync(main, lines('events {}', 'include nginx.conf;'));
+    expect(() => loadConfig(main)).toThrow('include nesting is too deep');
   });
 
   it('reads a file from disk and reports a missing one', () => {
@@ -165,7 +196,7 @@ describe('compile', () => {
     ['listen with an unknown parameter', http('  server { listen 80 fast; }'), `invalid parameter "fast" in ${F}:3`],
     ['listen twice in a server', http('  server {', '    listen 8080;', '    listen *:8080;', '  }'), `a duplicate listen 0.0.0.0:8080 in ${F}:5`],
     ['two default servers', http('  server { listen 80 default_server; }', '  server { listen 80 default_server; }'), `a duplicate default server for 0.0.0.0:80 in ${F}:4`],
-    ['proxy_pass with a URI', http('  server { location / { proxy_pass http://a/x; } }'), `"proxy_pass" with a URI part ("/x") is not supported by chat-gateway yet in ${F}:3`],
+    ['proxy_pass with a URI in a regex location', http('  server { location ~ ^/a { proxy_pass http://a/x; } }'), `"proxy_pass" cannot have URI part in location given by regular expression, or inside named location, or inside "if" statement, or inside "limit_except" block in ${F}:3`],
     ['proxy_pass to https', http('  server { location / { proxy_pass https://a; } }'), `"proxy_pass" to https is not supported by chat-gateway yet in ${F}:3`],
     ['proxy_pass with another scheme', http('  server { location / { proxy_pass ftp://a; } }'), `invalid URL prefix in ${F}:3`],
     ['proxy_redirect default with a variable proxy_pass', http('  server { location / { proxy_pass http://$host; proxy_redirect default; } }'), `"proxy_redirect default" cannot be used with "proxy_pass" directive with variables in ${F}:3`],
@@ -184,15 +215,25 @@ describe('compile', () => {
     ['bad proxy_connect_timeout', http('  proxy_connect_timeout 1x;'), `"proxy_connect_timeout" directive invalid value in ${F}:3`],
     ['bad keepalive_requests', http('  upstream u { server a:1; keepalive_requests x; }'), `invalid number in ${F}:3`],
     ['keepalive_timeout outside upstream', http('  keepalive_timeout 5s;'), `"keepalive_timeout" directive is not allowed here in ${F}:3`],
+    ['backup with ip_hash', http('  upstream u { ip_hash; server a:1 backup; }'), `balancing method does not support parameter "backup" in ${F}:3`],
+    ['backup before hash', http('  upstream u {', '    server a:1 backup;', '    hash $uri;', '  }'), `balancing method does not support parameter "backup" in ${F}:4`],
+    ['bad hash flag', http('  upstream u { hash $uri ring; server a:1; }'), `invalid parameter "ring" in ${F}:3`],
+    ['least_conn with an argument', http('  upstream u { least_conn 1; server a:1; }'), `invalid number of arguments in "least_conn" directive in ${F}:3`],
     ['bad server weight', http('  upstream u { server a:1 weight=0; }'), `invalid parameter "weight=0" in ${F}:3`],
     ['bad upstream server port', http('  upstream u { server a:0; }'), `invalid port in upstream "a:0" in ${F}:3`],
     ['bad keepalive', http('  upstream u { server a:1; keepalive 0; }'), `invalid value "0" in "keepalive" directive in ${F}:3`],
     ['duplicate location', http('  server {', '    location /a {}', '    location /a {}', '  }'), `duplicate location "/a" in ${F}:5`],
-    ['location modifier', http('  server { location ~ \\.php$ {} }'), `"location ~" is not supported by chat-gateway yet in ${F}:3`],
+    ['location regex that does not compile', http('  server { location ~ ( {} }'), `pcre2_compile() failed: Unterminated group in "(" in ${F}:3`],
+    ['duplicate ^~ and prefix location', http('  server {', '    location /a {}', '    location ^~ /a {}', '  }'), `duplicate location "/a" in ${F}:5`],
+    ['named location', http('  server { location @x {} }'), `named location is not supported by chat-gateway yet in ${F}:3`],
+    ['bad return code', http('  server { return 1000; }'), `invalid return code "1000" in ${F}:3`],
+    ['return text not a code', http('  server { return /x; }'), `invalid return code "/x" in ${F}:3`],
     ['unknown location modifier', http('  server { location == /a {} }'), `invalid location modifier "==" in ${F}:3`],
-    ['nested location', http('  server { location /a { location /a/b {} } }'), `nested "location" is not supported by chat-gateway yet in ${F}:3`],
+    ['nested location outside its parent', http('  server { location /a { location /b {} } }'), `location "/b" is outside location "/a" in ${F}:3`],
+    ['location inside an exact location', http('  server { location = /a { location /a/b {} } }'), `location "/a/b" cannot be inside the exact location "/a" in ${F}:3`],
+    ['bad add_header flag', http('  add_header X-A b never;'), `invalid parameter "never" in ${F}:3`],
+    ['proxy_redirect with a bad regex', http('  proxy_redirect ~( /;'), `pcre2_compile() failed: Unterminated group in "(" in ${F}:3`],
     ['proxy_redirect default before proxy_pass', http('  server { location / { proxy_redirect default; proxy_pass http://a; } }'), `"proxy_redirect default" should be placed after the "proxy_pass" directive in ${F}:3`],
-    ['proxy_redirect with a replacement', http('  server { location / { proxy_pass http://a; proxy_redirect http://a/ /; } }'), `"proxy_redirect" with a replacement is not supported by chat-gateway yet in ${F}:3`],
     ['map value count', http('  map $a $b {', '    x y z;', '  }'), `invalid number of the map parameters in ${F}:4`],
     ['map block inside map', http('  map $a $b {', '    x {', '    }', '  }'), `unexpected "{" in ${F}:4`],
     ['map conflicting keys', http('  map $a $b {', '    Key 1;', '    key 2;', '  }'), `conflicting parameter "key" in ${F}:5`],
@@ -201,7 +242,6 @@ describe('compile', () => {
     ['map redefining a builtin', http('  map $a $host {}'), `the duplicate "host" variable in ${F}:3`],
     ['map regex that does not compile', http('  map $a $b {', '    ~^(x 1;', '  }'), `pcre2_compile() failed: Unterminated group in "^(x" in ${F}:4`],
     ['named capture redefining a builtin', http('  map $a $b { "~(?<host>x)" 1; }'), `the duplicate "host" variable in ${F}:3`],
-    ['include', lines('include other.conf;'), `"include" is not supported by chat-gateway yet in ${F}:1`],
   ])('reports %s', (_name, text, message) => {
     expect(errorOf(text).message).toBe(message);
   });

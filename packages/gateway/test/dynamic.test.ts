@@ -1,5 +1,7 @@
+import { once } from 'node:events';
+import { connect, createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanup, httpRequest, lines, startGateway, startUpstream } from './helpers.js';
+import { cleanup, closedPort, httpRequest, lines, onCleanup, startGateway, startUpstream } from './helpers.js';
 
 afterEach(cleanup);
 
@@ -72,5 +74,46 @@ describe('proxy_pass with variables', () => {
     const { port } = await startGateway(sticky(), { 'chat-1:3000': up.port, 'chat-2:3000': up.port });
     expect((await httpRequest(port, '/fixed-uri/x?sid=chat-1.a')).status).toBe(200);
     expect(up.requests.at(-1)?.url).toBe('/rewritten?q=1');
+  });
+});
+
+describe('WebSocket through proxy_pass with variables', () => {
+  it('tunnels an upgrade to the sticky instance and retries the handshake on the next server when one is dead', async () => {
+    const echo = createServer((socket) => {
+      socket.on('error', () => {});
+      socket.once('data', () => {
+        socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+        socket.pipe(socket);
+      });
+    });
+    echo.listen(0, '127.0.0.1');
+    await once(echo, 'listening');
+    onCleanup(() => new Promise<void>((r) => echo.close(() => r())));
+    const echoPort = (echo.address() as { port: number }).port;
+    const dead = await closedPort();
+    // chat-1 is dead: the pool's handshake must go to chat-2; the sticky chat-2 sid too.
+    const { port } = await startGateway(sticky(['    proxy_http_version 1.1;']), { 'chat-1:3000': dead, 'chat-2:3000': echoPort });
+    for (const target of ['/socket.io/?EIO=4&transport=websocket', '/socket.io/?sid=chat-2.x&transport=websocket']) {
+      const socket = connect(port, '127.0.0.1');
+      onCleanup(() => {
+        socket.destroy();
+      });
+      socket.write(`GET ${target} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n`);
+      let got = '';
+      socket.on('data', (c: Buffer) => {
+        got += c.toString('latin1');
+        if (got.includes('\r\n\r\n') && !got.includes('ping')) socket.write('ping');
+      });
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no echo: ${JSON.stringify(got)}`)), 3000);
+        socket.on('data', () => {
+          if (got.endsWith('ping')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+      });
+      expect(got.startsWith('HTTP/1.1 101 Switching Protocols\r\n')).toBe(true);
+    }
   });
 });

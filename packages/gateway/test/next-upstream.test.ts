@@ -136,3 +136,4 @@ describe('upstream server parameters', () => {
     expect(bodies).toContain('flaky');
   });
 });
+

@@ -179,3 +179,18 @@ describe('upstream failures', () => {
     expect((await httpRequest(port, '/drop')).status).toBe(502);
   });
 });
+
+describe('upstream keepalive limits', () => {
+  it('closes a cached connection after keepalive_requests and after keepalive_timeout', async () => {
+    const up = await startUpstream();
+    const { port } = await startGateway(
+      poolConfig(['app:3000'], ['    keepalive 4;', '    keepalive_requests 3;', '    keepalive_timeout 150ms;'], ['      proxy_set_header Connection "";']),
+      { 'app:3000': up.port },
+    );
+    for (let i = 0; i < 6; i++) await httpRequest(port, `/r${i}`);
+    expect(up.connections()).toBe(2);
+    await new Promise((r) => setTimeout(r, 300));
+    await httpRequest(port, '/later');
+    expect(up.connections()).toBe(3);
+  });
+});

@@ -1,8 +1,8 @@
 import { asciiLower } from '../variables.js';
-import { DIRECTIVES, type Placement } from './directives.js';
+import { defaultRedirect, DIRECTIVES, type Placement } from './directives.js';
 import { ConfigError, configError } from './errors.js';
 import type { Directive } from './parser.js';
-import type { CompileContext, ContextName, HttpScope, LocationScope, ProxyDraft, Scopes } from './scopes.js';
+import type { CompileContext, ContextName, HttpScope, LocationScope, ProxyDraft, ProxyPassDraft, Scopes } from './scopes.js';
 import { NEXT_UPSTREAM } from './types.js';
 import type { GatewayConfig, ListenConfig, LocationConfig, ProxyConfig, ServerConfig, UpstreamConfig } from './types.js';
 
@@ -23,6 +23,7 @@ export function compileConfig(tree: readonly Directive[], file: string): Gateway
   cx.run('main', main, tree);
 
   const http = main.http ? finalizeHttp(main.http) : { servers: [], upstreams: [] };
+  const errorLog = main.errorLog ?? main.http?.errorLog ?? null;
   // nginx reports this one without a location.
   if (!main.events) throw new ConfigError('no "events" section in configuration', file, 0);
 
@@ -30,6 +31,8 @@ export function compileConfig(tree: readonly Directive[], file: string): Gateway
     file,
     workerProcesses: main.workerProcesses ?? 1,
     workerConnections: main.workerConnections ?? DEFAULT_WORKER_CONNECTIONS,
+    errorLog,
+    workerShutdownTimeoutMs: main.workerShutdownTimeoutMs ?? null,
     ...http,
   };
 }
@@ -75,80 +78,117 @@ function finalizeHttp(http: HttpScope): { servers: ServerConfig[]; upstreams: Up
 
   // proxy_pass targets first: nginx checks them while reading the file, before variables.
   const targets = new Map<LocationScope, UpstreamConfig>();
-  for (const server of http.servers) {
-    for (const location of server.locations) {
-      const pass = location.proxy.pass;
-      if (!pass) continue;
-      const group = explicit.get(asciiLower(pass.host));
-      if (group) {
-        if (pass.explicitPort) throw configError(`upstream "${pass.host}" may not have port ${pass.port}`, pass);
-        targets.set(location, group);
-        continue;
-      }
-      const key = `${asciiLower(pass.host)}:${pass.port}`;
-      let created = implicit.get(key);
-      if (!created) {
-        const address = `${pass.host}:${pass.port}`;
-        const at = { file: pass.file, line: pass.line };
-        created = {
-          name: pass.host,
-          implicit: true,
-          servers: [{ address, host: pass.host, port: pass.port, ...IMPLICIT_SERVER, ...at }],
-          keepalive: 0,
-          keepaliveTimeoutMs: 60_000,
-          keepaliveRequests: 1000,
-          keepaliveTimeMs: 3_600_000,
-          method: { kind: 'round_robin' },
-          ...at,
-        };
-        implicit.set(key, created);
-      }
-      targets.set(location, created);
+  const visit = (location: LocationScope): void => {
+    const pass = location.proxy.pass;
+    if (pass) targets.set(location, upstreamFor(pass));
+    location.locations.forEach(visit);
+  };
+  const upstreamFor = (pass: ProxyPassDraft): UpstreamConfig => {
+    const group = explicit.get(asciiLower(pass.host));
+    if (group) {
+      if (pass.explicitPort) throw configError(`upstream "${pass.host}" may not have port ${pass.port}`, pass);
+      return group;
     }
-  }
+    const key = `${asciiLower(pass.host)}:${pass.port}`;
+    let created = implicit.get(key);
+    if (!created) {
+      const address = `${pass.host}:${pass.port}`;
+      const at = { file: pass.file, line: pass.line };
+      created = {
+        name: pass.host,
+        implicit: true,
+        servers: [{ address, host: pass.host, port: pass.port, ...IMPLICIT_SERVER, ...at }],
+        keepalive: 0,
+        keepaliveTimeoutMs: 60_000,
+        keepaliveRequests: 1000,
+        keepaliveTimeMs: 3_600_000,
+        method: { kind: 'round_robin' },
+        ...at,
+      };
+      implicit.set(key, created);
+    }
+    return created;
+  };
+  for (const server of http.servers) server.locations.forEach(visit);
 
   http.variables.finalize();
 
+  const compileLocation = (location: LocationScope, outer: ProxyDraft[]): LocationConfig => {
+    const levels = [location.proxy, ...outer];
+    const upstream = targets.get(location);
+    const pass = location.proxy.pass;
+    const dynamic = location.proxy.dynamicPass;
+    let proxy: ProxyConfig | null = null;
+    if (upstream && pass) {
+      proxy = {
+        ...merge(...levels),
+        redirects: firstOf(levels, 'redirects') ?? [defaultRedirect(pass.url, pass.uri, location.prefix)],
+        url: pass.url,
+        uri: pass.uri,
+        locationPrefix: location.regex ? '' : location.prefix,
+        upstream,
+        dynamic: null,
+        proxyHost: pass.proxyHost,
+        file: pass.file,
+        line: pass.line,
+      };
+    } else if (dynamic) {
+      proxy = {
+        ...merge(...levels),
+        // nginx has no default proxy_redirect for a proxy_pass with variables.
+        redirects: firstOf(levels, 'redirects') ?? [],
+        url: dynamic.url,
+        uri: '',
+        locationPrefix: '',
+        upstream: null,
+        dynamic: dynamic.value,
+        proxyHost: '',
+        file: dynamic.file,
+        line: dynamic.line,
+      };
+    }
+    return {
+      modifier: location.modifier,
+      prefix: location.prefix,
+      regex: location.regex,
+      locations: location.locations.map((nested) => compileLocation(nested, levels)),
+      ret: location.ret ?? null,
+      addHeaders: firstOf(levels, 'addHeaders') ?? [],
+      accessLogs: firstOf(levels, 'accessLogs') ?? [],
+      stubStatus: location.stubStatus ?? false,
+      proxy,
+      file: location.file,
+      line: location.line,
+    };
+  };
+
   const servers = http.servers.map((server): ServerConfig => {
-    const locations = server.locations.map((location): LocationConfig => {
-      const upstream = targets.get(location);
-      const pass = location.proxy.pass;
-      const dynamic = location.proxy.dynamicPass;
-      let proxy: ProxyConfig | null = null;
-      if (upstream && pass) {
-        proxy = {
-          ...merge(location.proxy, server.proxy, http.proxy),
-          url: pass.url,
-          upstream,
-          dynamic: null,
-          proxyHost: pass.proxyHost,
-          file: pass.file,
-          line: pass.line,
-        };
-      } else if (dynamic) {
-        const merged = merge(location.proxy, server.proxy, http.proxy);
-        proxy = {
-          ...merged,
-          // nginx has no default proxy_redirect for a proxy_pass with variables.
-          redirect: 'off',
-          url: dynamic.url,
-          upstream: null,
-          dynamic: dynamic.value,
-          proxyHost: '',
-          file: dynamic.file,
-          line: dynamic.line,
-        };
-      }
-      return { prefix: location.prefix, proxy, file: location.file, line: location.line };
-    });
+    const locations = server.locations.map((location) => compileLocation(location, [server.proxy, http.proxy]));
     const listens = server.listens.length > 0 ? server.listens : [defaultListen(server)];
-    return { listens, locations, file: server.file, line: server.line };
+    const addHeaders = firstOf([server.proxy, http.proxy], 'addHeaders') ?? [];
+    const accessLogs = firstOf([server.proxy, http.proxy], 'accessLogs') ?? [];
+    return {
+      listens,
+      names: server.names ?? [],
+      serverName: server.serverName ?? '',
+      locations,
+      ret: server.ret ?? null,
+      addHeaders,
+      accessLogs,
+      file: server.file,
+      line: server.line,
+    };
   });
 
   return { servers, upstreams: [...explicit.values(), ...implicit.values()] };
 }
 
 const IMPLICIT_SERVER = { weight: 1, maxFails: 1, failTimeout: 10, maxConns: 0, backup: false, down: false };
+
+/** The innermost level's value of `key`, if any level set it. */
+function firstOf<K extends keyof ProxyDraft>(levels: readonly ProxyDraft[], key: K): ProxyDraft[K] {
+  return levels.find((l) => l[key] !== undefined)?.[key];
+}
 
 /** Inheritance: the innermost level that sets a value wins; proxy_set_header lists are replaced whole. */
 function merge(
@@ -158,7 +198,8 @@ function merge(
   | 'httpVersion'
   | 'headers'
   | 'readTimeoutMs'
-  | 'redirect'
+  | 'hideHeaders'
+  | 'passHeaders'
   | 'connectTimeoutMs'
   | 'sendTimeoutMs'
   | 'nextUpstream'
@@ -170,7 +211,8 @@ function merge(
     httpVersion: first('httpVersion') ?? '1.0',
     headers: first('headers') ?? [],
     readTimeoutMs: first('readTimeoutMs') ?? DEFAULT_READ_TIMEOUT_MS,
-    redirect: first('redirect') ?? 'default',
+    hideHeaders: first('hideHeaders') ?? [],
+    passHeaders: first('passHeaders') ?? [],
     connectTimeoutMs: first('connectTimeoutMs') ?? DEFAULT_CONNECT_TIMEOUT_MS,
     sendTimeoutMs: first('sendTimeoutMs') ?? DEFAULT_SEND_TIMEOUT_MS,
     nextUpstream: first('nextUpstream') ?? NEXT_UPSTREAM.error | NEXT_UPSTREAM.timeout,

@@ -6,13 +6,16 @@ import type {
   CompileContext,
   ContextName,
   HttpScope,
+  LocationModifier,
   LocationScope,
   ProxyDraft,
   Scopes,
   ServerScope,
   UpstreamScope,
 } from './scopes.js';
-import { NEXT_UPSTREAM } from './types.js';
+import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
+import { COMBINED, ERROR_LOG_LEVELS, logWrapper } from '../logging.js';
+import { NEXT_UPSTREAM, type BalancingMethod, type AccessLogConfig, type ErrorLogConfig, type LogEscape, type LogFormat, type RedirectRule } from './types.js';
 import { parseInteger, parseMilliseconds, parseSeconds } from './units.js';
 
 /**
@@ -78,24 +81,60 @@ const proxySetHeader = proxyDirective([2, 2], (d, proxy, scope) => {
 });
 
 
-const proxyRedirect = proxyDirective([1, 2], (d, proxy) => {
+const constantTemplate = (text: string) => ({ source: text, constant: text, parts: [text] });
+
+/** ngx_http_proxy_redirect(): `off`, `default`, or `FROM TO` (FROM may be `~regex`/`~*regex`). */
+const proxyRedirect = proxyDirective([1, 2], (d, proxy, scope) => {
   // nginx ignores anything after `proxy_redirect off` at the same level.
-  if (proxy.redirect === 'off') return;
-  if (d.args.length === 2) throw unsupported('"proxy_redirect" with a replacement', d);
+  if (proxy.redirectOff) return;
   const value = d.args[0] as string;
-  if (value === 'off') {
-    if (proxy.redirect !== undefined) throw duplicate(d);
-    proxy.redirect = 'off';
+  if (d.args.length === 1) {
+    if (value === 'off') {
+      if (proxy.redirects !== undefined) throw duplicate(d);
+      proxy.redirectOff = true;
+      proxy.redirects = [];
+      return;
+    }
+    if (value !== 'default') throw configError(`invalid parameter "${value}"`, d);
+    if (proxy.dynamicPass) {
+      throw configError('"proxy_redirect default" cannot be used with "proxy_pass" directive with variables', d);
+    }
+    const pass = proxy.pass;
+    if (!pass || !('modifier' in scope)) {
+      throw configError('"proxy_redirect default" should be placed after the "proxy_pass" directive', d);
+    }
+    (proxy.redirects ??= []).push(defaultRedirect(pass.url, pass.uri, scope.prefix));
     return;
   }
-  if (value !== 'default') throw configError(`invalid parameter "${value}"`, d);
-  if (proxy.dynamicPass) {
-    throw configError('"proxy_redirect default" cannot be used with "proxy_pass" directive with variables', d);
+  const variables = httpVariables(scope);
+  const to = variables.template(d.args[1] as string, d);
+  if (value.startsWith('~')) {
+    const caseless = value[1] === '*';
+    const regex = variables.regex(value.slice(caseless ? 2 : 1), caseless, d);
+    (proxy.redirects ??= []).push({ kind: 'regex', regex, to });
+    return;
   }
-  if (!proxy.pass) {
-    throw configError('"proxy_redirect default" should be placed after the "proxy_pass" directive', d);
-  }
-  proxy.redirect = 'default';
+  (proxy.redirects ??= []).push({ kind: 'string', from: variables.template(value, d), to });
+});
+
+/** nginx's `proxy_redirect default`: the proxy_pass URL (plus `/` without a URI part) -> the location. */
+export function defaultRedirect(url: string, uri: string, locationName: string): RedirectRule {
+  return uri
+    ? { kind: 'string', from: constantTemplate(url), to: constantTemplate(locationName) }
+    : { kind: 'string', from: constantTemplate(`${url}/`), to: constantTemplate('/') };
+}
+
+/** `proxy_hide_header NAME` / `proxy_pass_header NAME`: lists, replaced whole by a lower level. */
+const headerList = (key: 'hideHeaders' | 'passHeaders') =>
+  proxyDirective([1, 1], (d, proxy) => {
+    (proxy[key] ??= []).push(asciiLower(d.args[0] as string));
+  });
+
+/** ngx_http_headers_filter's add_header: `NAME VALUE [always]`. */
+const addHeader = proxyDirective([2, 3], (d, proxy, scope) => {
+  const [name, value, flag] = d.args as [string, string, string | undefined];
+  if (flag !== undefined && flag !== 'always') throw configError(`invalid parameter "${flag}"`, d);
+  (proxy.addHeaders ??= []).push({ name, value: httpVariables(scope).template(value, d), always: flag === 'always', file: d.file, line: d.line });
 });
 
 function proxyPass(d: Directive, scope: LocationScope): void {
@@ -113,8 +152,14 @@ function proxyPass(d: Directive, scope: LocationScope): void {
   const parsed = parseAddress(rest, { defaultPort: 80, uriPart: true });
   if (!parsed.ok) throw configError(`${parsed.err} in upstream "${rest}"`, d);
   const { host, port, portText, uri } = parsed.value;
-  if (uri) throw unsupported(`"proxy_pass" with a URI part ("${uri}")`, d);
+  if (uri && scope.regex) {
+    throw configError(
+      '"proxy_pass" cannot have URI part in location given by regular expression, or inside named location, or inside "if" statement, or inside "limit_except" block',
+      d,
+    );
+  }
   scope.proxy.pass = {
+    uri,
     url,
     host,
     port,
@@ -129,7 +174,11 @@ function proxyPass(d: Directive, scope: LocationScope): void {
 
 function httpBlock(d: Directive, main: Scopes['main'], cx: CompileContext): void {
   if (main.http) throw duplicate(d);
-  const http: HttpScope = { proxy: {}, servers: [], upstreams: [], variables: new VariableRegistry() };
+  const variables = new VariableRegistry();
+  const logFormats = new Map<string, LogFormat>();
+  const combined = { name: 'combined', escape: 'default' as const, template: variables.template(COMBINED, d, logWrapper('default')) };
+  logFormats.set('combined', combined);
+  const http: HttpScope = { proxy: {}, servers: [], upstreams: [], variables, logFormats, prefix: dirname(d.file) };
   main.http = http;
   cx.run('http', http, d.children ?? []);
 }
@@ -140,22 +189,68 @@ function serverBlock(d: Directive, http: HttpScope, cx: CompileContext): void {
   cx.run('server', server, d.children ?? []);
 }
 
-const LOCATION_MODIFIERS = ['=', '^~', '~', '~*'];
-
-function locationBlock(d: Directive, server: ServerScope, cx: CompileContext): void {
-  const prefix = d.args[0] as string;
+/** ngx_http_core_location(): modifiers as a separate word or glued to the name. */
+function locationBlock(d: Directive, parentScope: ServerScope | LocationScope, cx: CompileContext): void {
+  const parent = 'modifier' in parentScope ? parentScope : null;
+  const server = parent ? parent.server : (parentScope as ServerScope);
+  let modifier: LocationModifier;
+  let name: string;
   if (d.args.length === 2) {
-    if (!LOCATION_MODIFIERS.includes(prefix)) throw configError(`invalid location modifier "${prefix}"`, d);
-    throw unsupported(`"location ${prefix}"`, d);
+    const mod = d.args[0] as string;
+    if (mod !== '=' && mod !== '^~' && mod !== '~' && mod !== '~*') throw configError(`invalid location modifier "${mod}"`, d);
+    modifier = mod;
+    name = d.args[1] as string;
+  } else {
+    const word = d.args[0] as string;
+    modifier = word.startsWith('=') ? '=' : word.startsWith('^~') ? '^~' : word.startsWith('~*') ? '~*' : word.startsWith('~') ? '~' : '';
+    name = word.slice(modifier.length);
   }
-  if (prefix.startsWith('@')) throw unsupported('named location', d);
-  // nginx also accepts the modifier glued to the URI, as in `location =/x`.
-  const modifier = ['~*', '~', '^~', '='].find((m) => prefix.startsWith(m));
-  if (modifier) throw unsupported(`"location ${modifier}"`, d);
-  if (server.locations.some((l) => l.prefix === prefix)) throw configError(`duplicate location "${prefix}"`, d);
-  const location: LocationScope = { server, prefix, proxy: {}, file: d.file, line: d.line };
-  server.locations.push(location);
+  if (modifier === '' && name.startsWith('@')) throw unsupported('named location', d);
+  const variables = server.http.variables;
+  const regex = modifier === '~' || modifier === '~*' ? variables.regex(name, modifier === '~*', d) : null;
+  if (parent) {
+    if (parent.modifier === '=') throw configError(`location "${name}" cannot be inside the exact location "${parent.prefix}"`, d);
+    if (!regex && !name.startsWith(parent.prefix)) throw configError(`location "${name}" is outside location "${parent.prefix}"`, d);
+  }
+  const siblings = parent ? parent.locations : server.locations;
+  if (!regex) {
+    const exact = modifier === '=';
+    const twin = siblings.find((l) => !l.regex && l.prefix === name && (l.modifier === '=') === exact);
+    if (twin) throw configError(`duplicate location "${name}"`, d);
+  }
+  const location: LocationScope = {
+    server,
+    parent,
+    modifier,
+    prefix: name,
+    regex,
+    locations: [],
+    proxy: {},
+    file: d.file,
+    line: d.line,
+  };
+  siblings.push(location);
   cx.run('location', location, d.children ?? []);
+}
+
+/** ngx_http_rewrite_return(). */
+function returnDirective(d: Directive, scope: ServerScope | LocationScope): void {
+  const variables = httpVariables(scope);
+  const first = d.args[0] as string;
+  let code: number;
+  let text: string | null = null;
+  if (d.args.length === 1 && (first.startsWith('http://') || first.startsWith('https://') || first.startsWith('$scheme'))) {
+    code = 302;
+    text = first;
+  } else {
+    const n = parseInteger(first);
+    if (n === null || n > 999) throw configError(`invalid return code "${first}"`, d);
+    code = n;
+    if (d.args.length === 2) text = d.args[1] as string;
+  }
+  // The first `return` of a level is the one that runs.
+  if (scope.ret) return;
+  scope.ret = { code, text: text === null ? null : variables.template(text, d), file: d.file, line: d.line };
 }
 
 function upstreamBlock(d: Directive, http: HttpScope, cx: CompileContext): void {
@@ -163,7 +258,7 @@ function upstreamBlock(d: Directive, http: HttpScope, cx: CompileContext): void 
   if (http.upstreams.some((u) => asciiLower(u.name) === asciiLower(name))) {
     throw configError(`duplicate upstream "${name}"`, d);
   }
-  const upstream: UpstreamScope = { name, servers: [], file: d.file, line: d.line };
+  const upstream: UpstreamScope = { http, name, servers: [], file: d.file, line: d.line };
   http.upstreams.push(upstream);
   cx.run('upstream', upstream, d.children ?? []);
   if (upstream.servers.length === 0) {
@@ -189,7 +284,6 @@ function mapBlock(d: Directive, http: HttpScope): void {
     }
     if (words.length !== 2) throw configError('invalid number of the map parameters', entry);
     let key = words[0] as string;
-    if (key === 'include') throw unsupported('"include"', entry);
     const value = variables.template(words[1] as string, entry);
     if (key === 'default') {
       if (map.fallback) throw configError('duplicate default map parameter', entry);
@@ -207,6 +301,95 @@ function mapBlock(d: Directive, http: HttpScope): void {
     if (map.entries.has(lower)) throw configError(`conflicting parameter "${key}"`, entry);
     map.entries.set(lower, value);
   }
+}
+
+/** ngx_http_core_server_name(): exact names, `*.x` / `.x` / `x.*` wildcards and `~regex`. */
+function serverNameDirective(d: Directive, server: ServerScope): void {
+  const names = (server.names ??= []);
+  for (const raw of d.args) {
+    server.serverName ??= raw;
+    if (raw.startsWith('~')) {
+      if (raw.length === 1) throw configError('empty regex in server name "~"', d);
+      names.push({ kind: 'regex', regex: server.http.variables.regex(raw.slice(1), true, d) });
+      continue;
+    }
+    const name = asciiLower(raw);
+    const star = name.indexOf('*');
+    if (star >= 0) {
+      const leading = name.startsWith('*.') && name.indexOf('*', 1) < 0;
+      const trailing = name.endsWith('.*') && star === name.length - 1;
+      if (!leading && !trailing) throw configError(`invalid server name or wildcard "${raw}"`, d);
+      names.push(leading ? { kind: 'leading', suffix: name.slice(1) } : { kind: 'trailing', prefix: name.slice(0, -1) });
+      continue;
+    }
+    if (name.startsWith('.') && name.length > 1) {
+      names.push({ kind: 'exact', name: name.slice(1) }, { kind: 'leading', suffix: name });
+      continue;
+    }
+    names.push({ kind: 'exact', name });
+  }
+}
+
+// --- logs and status ----------------------------------------------------------------------
+
+function httpOf(scope: HttpScope | ServerScope | LocationScope): HttpScope {
+  if ('variables' in scope) return scope;
+  if ('http' in scope) return scope.http;
+  return scope.server.http;
+}
+
+/** `log_format NAME [escape=default|json|none] STRING ...`. */
+function logFormatDirective(d: Directive, http: HttpScope): void {
+  const name = d.args[0] as string;
+  if (http.logFormats.has(name)) throw configError(`duplicate "log_format" name "${name}"`, d);
+  let parts = d.args.slice(1);
+  let escape: LogEscape = 'default';
+  if (parts[0]?.startsWith('escape=')) {
+    const value = (parts[0] as string).slice('escape='.length);
+    if (value !== 'default' && value !== 'json' && value !== 'none') throw configError(`unknown log format escaping "${value}"`, d);
+    escape = value;
+    parts = parts.slice(1);
+  }
+  if (parts.length === 0) throw configError(`invalid number of arguments in "${d.name}" directive`, d);
+  http.logFormats.set(name, { name, escape, template: http.variables.template(parts.join(''), d, logWrapper(escape)) });
+}
+
+/** `access_log off | PATH [FORMAT [buffer=SIZE] [flush=TIME] [if=COND]]`. */
+const accessLogDirective = proxyDirective([1, ANY], (d, proxy, scope) => {
+  const path = d.args[0] as string;
+  if (path === 'off') {
+    if (d.args.length > 1) throw configError(`invalid parameter "${d.args[1] as string}"`, d);
+    proxy.accessLogs = [];
+    return;
+  }
+  if (path.startsWith('syslog:')) throw unsupported('"access_log" to syslog', d);
+  if (path.includes('$')) throw unsupported('"access_log" with variables in the path', d);
+  const http = httpOf(scope);
+  const formatName = d.args[1] ?? 'combined';
+  const format = http.logFormats.get(formatName);
+  if (!format) throw configError(`unknown log format "${formatName}"`, d);
+  let condition: AccessLogConfig['condition'] = null;
+  for (const param of d.args.slice(2)) {
+    if (param.startsWith('if=')) condition = http.variables.template(param.slice(3), d);
+    else if (param.startsWith('buffer=') || param.startsWith('flush=')) continue;
+    else if (param === 'gzip' || param.startsWith('gzip=')) throw unsupported('the "gzip" parameter of "access_log"', d);
+    else throw configError(`invalid parameter "${param}"`, d);
+  }
+  const full = path === 'stderr' || isAbsolute(path) ? path : resolvePath(http.prefix, path);
+  (proxy.accessLogs ??= []).push({ path: full, format, condition, file: d.file, line: d.line });
+});
+
+/** `error_log PATH [LEVEL]` at main or http level. */
+function errorLogDirective(d: Directive, scope: Scopes['main'] | HttpScope): void {
+  const path = d.args[0] as string;
+  const level = d.args[1] ?? 'error';
+  if (path.startsWith('syslog:') || path.startsWith('memory:')) throw unsupported(`"error_log" to ${path.split(':')[0] as string}`, d);
+  if (!ERROR_LOG_LEVELS.includes(level)) throw configError(`invalid log level "${level}"`, d);
+  const main = 'variables' in scope ? null : scope;
+  const prefix = main ? dirname(d.file) : (scope as HttpScope).prefix;
+  const full = path === 'stderr' || isAbsolute(path) ? path : resolvePath(prefix, path);
+  const target = main ?? (scope as HttpScope);
+  (target as { errorLog?: ErrorLogConfig }).errorLog ??= { path: full, level, file: d.file, line: d.line };
 }
 
 // --- server and upstream contents ---------------------------------------------------------
@@ -287,6 +470,8 @@ function upstreamServer(d: Directive, upstream: UpstreamScope): void {
       continue;
     }
     if (param === 'backup') {
+      const kind = upstream.method?.kind;
+      if (kind === 'ip_hash' || kind === 'hash') throw configError(`balancing method does not support parameter "${param}"`, d);
       backup = true;
       continue;
     }
@@ -304,6 +489,15 @@ function upstreamServer(d: Directive, upstream: UpstreamScope): void {
   if (!parsed.ok) throw configError(`${parsed.err} in upstream "${address}"`, d);
   const { host, port } = parsed.value;
   upstream.servers.push({ address, host, port, weight, maxFails, failTimeout, maxConns, backup, down, file: d.file, line: d.line });
+}
+
+/** `least_conn`, `ip_hash`, `hash`: nginx only warns "load balancing method redefined"; the last wins. */
+function setMethod(upstream: UpstreamScope, method: BalancingMethod, d: Directive): void {
+  if (method.kind === 'ip_hash' || method.kind === 'hash') {
+    const backup = upstream.servers.find((s) => s.backup);
+    if (backup) throw configError('balancing method does not support parameter "backup"', backup);
+  }
+  upstream.method = { ...method, file: d.file, line: d.line };
 }
 
 function keepaliveDirective(d: Directive, upstream: UpstreamScope): void {
@@ -360,9 +554,8 @@ const proxyNextUpstreamTries = proxyDirective([1, 1], (d, proxy) => {
 // --- the table ------------------------------------------------------------------------------
 
 export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
-  include: everywhere((d) => {
-    throw unsupported('"include"', d);
-  }),
+  // Expanded by the parser; only a block form (`include x {`) reaches this table.
+  include: everywhere(() => {}),
 
   worker_processes: {
     main: {
@@ -374,6 +567,19 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
         const n = value === 'auto' ? 'auto' : parseInteger(value);
         if (n === null) throw configError(`"${d.name}" directive invalid value`, d);
         main.workerProcesses = n;
+      },
+    },
+  },
+
+  worker_shutdown_timeout: {
+    main: {
+      block: false,
+      args: [1, 1],
+      handle: (d, main) => {
+        if (main.workerShutdownTimeoutMs !== undefined) throw duplicate(d);
+        const ms = parseMilliseconds(d.args[0] as string);
+        if (ms === null) throw configError(`"${d.name}" directive invalid value`, d);
+        main.workerShutdownTimeoutMs = ms;
       },
     },
   },
@@ -416,6 +622,20 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
   },
 
   keepalive: { upstream: { block: false, args: [1, 1], handle: keepaliveDirective } },
+  least_conn: { upstream: { block: false, args: [0, 0], handle: (d, u) => setMethod(u, { kind: 'least_conn' }, d) } },
+  ip_hash: { upstream: { block: false, args: [0, 0], handle: (d, u) => setMethod(u, { kind: 'ip_hash' }, d) } },
+  hash: {
+    upstream: {
+      block: false,
+      args: [1, 2],
+      handle: (d, u) => {
+        const flag = d.args[1];
+        if (flag !== undefined && flag !== 'consistent') throw configError(`invalid parameter "${flag}"`, d);
+        const key = u.http.variables.template(d.args[0] as string, d);
+        setMethod(u, { kind: 'hash', key, consistent: flag === 'consistent' }, d);
+      },
+    },
+  },
   keepalive_timeout: { upstream: upstreamTime('keepaliveTimeoutMs') },
   keepalive_time: { upstream: upstreamTime('keepaliveTimeMs') },
   keepalive_requests: {
@@ -432,16 +652,16 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
   },
 
   listen: { server: { block: false, args: [1, ANY], handle: listenDirective } },
+  server_name: { server: { block: false, args: [1, ANY], handle: serverNameDirective } },
 
   location: {
     server: { block: true, args: [1, 2], handle: locationBlock },
-    location: {
-      block: true,
-      args: [1, 2],
-      handle: (d) => {
-        throw unsupported('nested "location"', d);
-      },
-    },
+    location: { block: true, args: [1, 2], handle: locationBlock },
+  },
+
+  return: {
+    server: { block: false, args: [1, 2], handle: returnDirective },
+    location: { block: false, args: [1, 2], handle: returnDirective },
   },
 
   proxy_pass: { location: { block: false, args: [1, 1], handle: proxyPass } },
@@ -454,4 +674,24 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
   proxy_next_upstream_tries: proxyNextUpstreamTries,
   proxy_next_upstream_timeout: proxyTime('nextUpstreamTimeoutMs'),
   proxy_redirect: proxyRedirect,
+  proxy_hide_header: headerList('hideHeaders'),
+  proxy_pass_header: headerList('passHeaders'),
+  add_header: addHeader,
+  access_log: accessLogDirective,
+  log_format: { http: { block: false, args: [2, ANY], handle: logFormatDirective } },
+  error_log: {
+    main: { block: false, args: [1, 2], handle: errorLogDirective },
+    http: { block: false, args: [1, 2], handle: errorLogDirective },
+    server: { block: false, args: [1, 2], handle: (d) => { throw unsupported('"error_log" inside "server"', d); } },
+    location: { block: false, args: [1, 2], handle: (d) => { throw unsupported('"error_log" inside "location"', d); } },
+  },
+  stub_status: {
+    location: {
+      block: false,
+      args: [0, 1],
+      handle: (_d, location) => {
+        location.stubStatus = true;
+      },
+    },
+  },
 };

@@ -1,7 +1,7 @@
-import type { Template, VariableRegistry } from '../variables.js';
+import type { CompiledRegex, Template, VariableRegistry } from '../variables.js';
 import type { SourceLocation } from './errors.js';
 import type { Directive } from './parser.js';
-import type { BalancingMethod, HeaderSetting, ListenConfig, UpstreamServerConfig } from './types.js';
+import type { AccessLogConfig, ErrorLogConfig, LogFormat, ServerName, AddHeaderSetting, BalancingMethod, HeaderSetting, RedirectRule, ListenConfig, ReturnConfig, UpstreamServerConfig } from './types.js';
 
 /**
  * Drafts filled in while walking the directive tree, one per block. A field left undefined
@@ -22,7 +22,15 @@ export interface ProxyDraft {
   nextUpstream?: number;
   nextUpstreamTries?: number;
   nextUpstreamTimeoutMs?: number;
-  redirect?: 'off' | 'default';
+  /** Undefined = inherit; [] = off. */
+  redirects?: RedirectRule[];
+  /** `proxy_redirect off` was seen at this level: nginx ignores later ones. */
+  redirectOff?: boolean;
+  hideHeaders?: string[];
+  passHeaders?: string[];
+  addHeaders?: AddHeaderSetting[];
+  /** Undefined = inherit; [] = off. */
+  accessLogs?: AccessLogConfig[];
 }
 
 export interface ProxyPassDraft extends SourceLocation {
@@ -32,6 +40,8 @@ export interface ProxyPassDraft extends SourceLocation {
   /** The port was written (`http://h:80`), which an `upstream h` block forbids. */
   readonly explicitPort: boolean;
   readonly proxyHost: string;
+  /** The URI part (`/x/`), empty when there is none. */
+  readonly uri: string;
 }
 
 export interface DynamicPassDraft extends SourceLocation {
@@ -40,6 +50,8 @@ export interface DynamicPassDraft extends SourceLocation {
 }
 
 export interface MainScope {
+  errorLog?: ErrorLogConfig;
+  workerShutdownTimeoutMs?: number;
   workerProcesses?: number | 'auto';
   workerConnections?: number;
   events?: SourceLocation;
@@ -52,6 +64,10 @@ export interface EventsScope {
 
 export interface HttpScope {
   readonly proxy: ProxyDraft;
+  errorLog?: ErrorLogConfig;
+  readonly logFormats: Map<string, LogFormat>;
+  /** Directory that relative log paths are relative to (the main file's). */
+  readonly prefix: string;
   readonly servers: ServerScope[];
   readonly upstreams: UpstreamScope[];
   readonly variables: VariableRegistry;
@@ -60,17 +76,30 @@ export interface HttpScope {
 export interface ServerScope extends SourceLocation {
   readonly http: HttpScope;
   readonly proxy: ProxyDraft;
+  ret?: ReturnConfig;
   readonly listens: ListenConfig[];
   readonly locations: LocationScope[];
+  names?: ServerName[];
+  serverName?: string;
 }
+
+export type LocationModifier = '' | '=' | '^~' | '~' | '~*';
 
 export interface LocationScope extends SourceLocation {
   readonly server: ServerScope;
+  readonly parent: LocationScope | null;
+  readonly modifier: LocationModifier;
+  /** The location's name: the prefix, the exact URI, or the regex source. */
   readonly prefix: string;
+  readonly regex: CompiledRegex | null;
+  readonly locations: LocationScope[];
   readonly proxy: ProxyDraft;
+  ret?: ReturnConfig;
+  stubStatus?: boolean;
 }
 
 export interface UpstreamScope extends SourceLocation {
+  readonly http: HttpScope;
   readonly name: string;
   readonly servers: UpstreamServerConfig[];
   keepalive?: number;

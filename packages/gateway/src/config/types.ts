@@ -1,4 +1,4 @@
-import type { Template } from '../variables.js';
+import type { CompiledRegex, Template } from '../variables.js';
 import type { SourceLocation } from './errors.js';
 
 /**
@@ -12,15 +12,66 @@ export interface GatewayConfig {
   readonly workerProcesses: number | 'auto';
   /** `events { worker_connections }`: recorded, not enforced (nginx's default is 512). */
   readonly workerConnections: number;
+  /** `error_log` at main or http level; null: the embedding decides (the CLI uses stderr). */
+  readonly errorLog: ErrorLogConfig | null;
+  /** `worker_shutdown_timeout`: the bound of a graceful shutdown or reload; null when not set. */
+  readonly workerShutdownTimeoutMs: number | null;
   readonly servers: readonly ServerConfig[];
   /** Every upstream group: `upstream` blocks and the implicit ones behind `proxy_pass http://host:port`. */
   readonly upstreams: readonly UpstreamConfig[];
 }
 
+export type LogEscape = 'default' | 'json' | 'none';
+
+export interface LogFormat {
+  readonly name: string;
+  readonly escape: LogEscape;
+  readonly template: Template;
+}
+
+/** `access_log PATH [FORMAT] [if=COND]`. */
+export interface AccessLogConfig extends SourceLocation {
+  /** Absolute path, or `stderr`. */
+  readonly path: string;
+  readonly format: LogFormat;
+  readonly condition: Template | null;
+}
+
+/** `error_log PATH [LEVEL]` of the main (or http) level. */
+export interface ErrorLogConfig extends SourceLocation {
+  readonly path: string;
+  readonly level: string;
+}
+
 export interface ServerConfig extends SourceLocation {
   readonly listens: readonly ListenConfig[];
-  /** Prefix locations, in configuration order. */
+  /** `server_name` entries (lowercased), in configuration order. */
+  readonly names: readonly ServerName[];
+  /** `$server_name`: the first name as written, `""` without server_name. */
+  readonly serverName: string;
+  /** Top-level locations, in configuration order. */
   readonly locations: readonly LocationConfig[];
+  /** `return` at server level: answered before any location is looked up. */
+  readonly ret: ReturnConfig | null;
+  /** The effective `add_header` list (after inheritance). */
+  readonly addHeaders: readonly AddHeaderSetting[];
+  /** The effective access logs (empty: off). */
+  readonly accessLogs: readonly AccessLogConfig[];
+}
+
+export type ServerName =
+  | { readonly kind: 'exact'; readonly name: string }
+  /** `*.example.com` (suffix `.example.com`) and `.example.com` (also exact `example.com`). */
+  | { readonly kind: 'leading'; readonly suffix: string }
+  /** `www.example.*` (prefix `www.example.`). */
+  | { readonly kind: 'trailing'; readonly prefix: string }
+  | { readonly kind: 'regex'; readonly regex: CompiledRegex };
+
+/** `return CODE [TEXT|URL]` / `return URL`. */
+export interface ReturnConfig extends SourceLocation {
+  readonly code: number;
+  /** The text (a URL for 301/302/303/307/308); null when none was given. */
+  readonly text: Template | null;
 }
 
 export interface ListenConfig extends SourceLocation {
@@ -33,8 +84,20 @@ export interface ListenConfig extends SourceLocation {
 }
 
 export interface LocationConfig extends SourceLocation {
-  /** The prefix to match against the normalized request path (case-sensitive, as on Linux). */
+  /** `''` prefix, `'='` exact, `'^~'` prefix without regex check, `'~'`/`'~*'` regex. */
+  readonly modifier: '' | '=' | '^~' | '~' | '~*';
+  /** The name: the prefix or exact URI to match against the normalized path (case-sensitive, as on Linux), or the regex source. */
   readonly prefix: string;
+  readonly regex: CompiledRegex | null;
+  /** Nested locations, in configuration order. */
+  readonly locations: readonly LocationConfig[];
+  readonly ret: ReturnConfig | null;
+  /** The effective `add_header` list (after inheritance). */
+  readonly addHeaders: readonly AddHeaderSetting[];
+  /** The effective access logs (empty: off). */
+  readonly accessLogs: readonly AccessLogConfig[];
+  /** `stub_status`: the location answers with the connection counters. */
+  readonly stubStatus: boolean;
   /** Null for a location without proxy_pass (nginx would serve static files; we answer 404). */
   readonly proxy: ProxyConfig | null;
 }
@@ -42,6 +105,10 @@ export interface LocationConfig extends SourceLocation {
 export interface ProxyConfig extends SourceLocation {
   /** The proxy_pass argument as written, e.g. `http://chat`. */
   readonly url: string;
+  /** The URI part of a static proxy_pass (`/api/`), empty when none. */
+  readonly uri: string;
+  /** The location name the URI part replaces (prefix and exact locations). */
+  readonly locationPrefix: string;
   /** The group to use; null when the URL has variables (see `dynamic`). */
   readonly upstream: UpstreamConfig | null;
   /**
@@ -65,8 +132,25 @@ export interface ProxyConfig extends SourceLocation {
   readonly nextUpstreamTries: number;
   /** `proxy_next_upstream_timeout` in ms (0 = no limit). */
   readonly nextUpstreamTimeoutMs: number;
-  /** `proxy_redirect`: `default` rewrites `Location`/`Refresh` that point at the proxy_pass URL. */
-  readonly redirect: 'off' | 'default';
+  /**
+   * `proxy_redirect` rules for `Location` and `Refresh`, tried in order (empty: off). The
+   * default rule (nginx's when nothing is set) is `proxy_pass URL` -> location name.
+   */
+  readonly redirects: readonly RedirectRule[];
+  /** `proxy_hide_header` (lowercased) and `proxy_pass_header` (lowercased). */
+  readonly hideHeaders: readonly string[];
+  readonly passHeaders: readonly string[];
+}
+
+export type RedirectRule =
+  | { readonly kind: 'string'; readonly from: Template; readonly to: Template }
+  | { readonly kind: 'regex'; readonly regex: CompiledRegex; readonly to: Template };
+
+/** `add_header NAME VALUE [always]`. */
+export interface AddHeaderSetting extends SourceLocation {
+  readonly name: string;
+  readonly value: Template;
+  readonly always: boolean;
 }
 
 export interface HeaderSetting extends SourceLocation {

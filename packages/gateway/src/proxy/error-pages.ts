@@ -3,22 +3,32 @@
  * small HTML bodies (with our name where nginx prints "nginx").
  */
 
+// ngx_http_status_lines.
 const REASONS: Record<number, string> = {
-  301: 'Moved Permanently',
-  400: 'Bad Request',
-  404: 'Not Found',
-  405: 'Not Allowed',
-  413: 'Request Entity Too Large',
-  500: 'Internal Server Error',
-  502: 'Bad Gateway',
-  504: 'Gateway Time-out',
+  200: 'OK', 201: 'Created', 202: 'Accepted', 204: 'No Content', 206: 'Partial Content',
+  301: 'Moved Permanently', 302: 'Moved Temporarily', 303: 'See Other', 304: 'Not Modified',
+  307: 'Temporary Redirect', 308: 'Permanent Redirect',
+  400: 'Bad Request', 401: 'Unauthorized', 402: 'Payment Required', 403: 'Forbidden', 404: 'Not Found',
+  405: 'Not Allowed', 406: 'Not Acceptable', 408: 'Request Time-out', 409: 'Conflict', 410: 'Gone',
+  411: 'Length Required', 412: 'Precondition Failed', 413: 'Request Entity Too Large',
+  414: 'Request-URI Too Large', 415: 'Unsupported Media Type', 416: 'Requested Range Not Satisfiable',
+  421: 'Misdirected Request', 429: 'Too Many Requests',
+  500: 'Internal Server Error', 501: 'Not Implemented', 502: 'Bad Gateway', 503: 'Service Temporarily Unavailable',
+  504: 'Gateway Time-out', 505: 'HTTP Version Not Supported', 507: 'Insufficient Storage',
 };
 
+/** The reason phrase nginx sends; nginx sends none for a status it does not know. */
 export function reasonPhrase(status: number): string {
-  return REASONS[status] ?? 'Unknown';
+  return REASONS[status] ?? '';
+}
+
+/** nginx has an HTML page for these statuses (ngx_http_error_pages); others get no body. */
+export function hasErrorPage(status: number): boolean {
+  return (status >= 301 && status <= 308 && status !== 304 && status !== 305 && status !== 306) || (status >= 400 && REASONS[status] !== undefined);
 }
 
 export function errorPageBody(status: number): string {
+  if (!hasErrorPage(status)) return '';
   const title = `${status} ${reasonPhrase(status)}`;
   return (
     `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n` +
@@ -52,8 +62,22 @@ export function errorPageHeaders(status: number, keepAlive: boolean, location?: 
   return headers;
 }
 
+/** Headers of a `return CODE TEXT` response (default_type text/plain). */
+export function textHeaders(body: string, keepAlive: boolean, status = 200): string[] {
+  // nginx sends a 204 without Content-Type and Content-Length.
+  if (status === 204) return ['Server', 'chat-gateway', 'Date', httpDate(), 'Connection', keepAlive ? 'keep-alive' : 'close'];
+  return [
+    'Server', 'chat-gateway',
+    'Date', httpDate(),
+    'Content-Type', 'text/plain',
+    'Content-Length', String(Buffer.byteLength(body, 'latin1')),
+    'Connection', keepAlive ? 'keep-alive' : 'close',
+  ];
+}
+
 /** A complete made-up response for a raw socket (upgrade requests), closing the connection. */
-export function rawErrorResponse(status: number, location?: string): string {
+export function rawErrorResponse(status: number, location?: string, body?: string): string {
+  if (body !== undefined) return rawHead(status, reasonPhrase(status), textHeaders(body, false, status)) + (status === 204 ? '' : body);
   return rawHead(status, reasonPhrase(status), errorPageHeaders(status, false, location)) + errorPageBody(status);
 }
 

@@ -39,8 +39,6 @@ export interface ExchangeRequest {
   readonly nextUpstream: number;
   readonly nextUpstreamTries: number;
   readonly nextUpstreamTimeoutMs: number;
-  /** For hashing balancers: the request's key. */
-  readonly balancerKey?: string;
   /** For log lines: `"GET / HTTP/1.1"`, client address. */
   readonly describe: string;
   /** Where `$upstream_addr`, `$upstream_status` and `$upstream_response_time` are recorded. */
@@ -105,7 +103,7 @@ export class UpstreamExchange {
     private readonly handlers: ExchangeHandlers,
     private readonly runtime: GatewayRuntime,
   ) {
-    this.selection = group.balancer.begin(request.balancerKey);
+    this.selection = group.balancer.begin(request.vars);
     const limit = request.nextUpstreamTries;
     if (limit && this.selection.tries > limit) this.selection.tries = limit;
     this.body = {

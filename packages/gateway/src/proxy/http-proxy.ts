@@ -1,41 +1,59 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import type { ResponseHead } from '../http1/response-parser.js';
+import type { AddHeaderSetting } from '../config/types.js';
 import type { GatewayRuntime } from '../runtime.js';
+import type { RequestVariables } from '../variables.js';
 import { CLIENT_MAX_BODY_SIZE, readRequestBody } from './body.js';
-import { errorPageBody, errorPageHeaders, reasonPhrase } from './error-pages.js';
+import { errorPageBody, errorPageHeaders, reasonPhrase, textHeaders } from './error-pages.js';
 import { UpstreamExchange, type RequestBody, type ResponseBody } from './exchange.js';
-import { clientAddress, isNonIdempotent, prepareRequest } from './request.js';
+import { clientAddress, isNonIdempotent, prepareRequest, type PreparedRequest } from './request.js';
 import { renderRequestHead, type RequestBodyInfo } from './request-headers.js';
-import { defaultRedirectRewriter, responseHeaders } from './response-headers.js';
-import type { VirtualServer } from './routing.js';
+import { addHeaderPairs, redirectRewriter, responseHeaders } from './response-headers.js';
+import type { ServerSet } from './routing.js';
 
 // nginx closes the client connection when a slow client has not taken data for send_timeout.
 const SEND_TIMEOUT_MS = 60_000;
 
-/** Handles an ordinary (non-upgrade) request: route it, proxy it, relay the response. */
+type ProxyRequest = Extract<PreparedRequest, { kind: 'proxy' }>;
+
+/** Handles an ordinary (non-upgrade) request: route it, proxy it, relay the response, log it. */
 export function handleHttpRequest(
   req: IncomingMessage,
   res: ServerResponse,
-  server: VirtualServer,
+  servers: ServerSet,
   runtime: GatewayRuntime,
 ): void {
-  proxyRequest(req, res, server, runtime).catch((err: unknown) => {
-    runtime.log('error', `${(err as Error).message ?? String(err)} while handling "${req.method} ${req.url}"`);
-    if (!res.headersSent) sendPage(req, res, 500);
-    else res.destroy();
+  const { stats } = runtime;
+  stats.requests++;
+  stats.writing++;
+  let prepared: PreparedRequest | null = null;
+  res.once('close', () => {
+    stats.writing--;
+    if (prepared && prepared.accessLogs.length > 0) runtime.logFiles.access(prepared.accessLogs, prepared.vars);
   });
+  const fail = (err: unknown) => {
+    runtime.log('error', `${(err as Error).message ?? String(err)} while handling "${req.method} ${req.url}"`);
+    if (!res.headersSent) sendPage(req, res, 500, undefined, undefined, prepared ?? {});
+    else res.destroy();
+  };
+  try {
+    prepared = prepareRequest(req, servers, req.socket, stats);
+  } catch (err) {
+    fail(err);
+    return;
+  }
+  proxyRequest(req, res, prepared, runtime).catch(fail);
 }
 
-async function proxyRequest(req: IncomingMessage, res: ServerResponse, server: VirtualServer, runtime: GatewayRuntime) {
+async function proxyRequest(req: IncomingMessage, res: ServerResponse, prepared: PreparedRequest, runtime: GatewayRuntime) {
   const socket = req.socket;
-  const prepared = prepareRequest(req, server, socket);
   if (prepared.kind === 'reply') {
     if (prepared.error) runtime.log('error', `${prepared.error}, client: ${clientAddress(socket.remoteAddress)}, request: "${req.method} ${req.url} HTTP/${req.httpVersion}"`);
-    return sendPage(req, res, prepared.status, prepared.location);
+    return sendPage(req, res, prepared.status, prepared.location, prepared.body, prepared);
   }
   const { route, vars, target, group } = prepared;
   const proxy = route.config;
+  const page: PageContext = prepared;
 
   // Body framing: keep the client's length; a chunked body stays chunked for HTTP/1.1 and is
   // read in full for HTTP/1.0, which needs a Content-Length.
@@ -43,7 +61,7 @@ async function proxyRequest(req: IncomingMessage, res: ServerResponse, server: V
   let bodyInfo: RequestBodyInfo = { length: '', chunked: false };
   const contentLength = req.headers['content-length'];
   if (contentLength !== undefined) {
-    if (Number(contentLength) > CLIENT_MAX_BODY_SIZE) return sendPage(req, res, 413);
+    if (Number(contentLength) > CLIENT_MAX_BODY_SIZE) return sendPage(req, res, 413, undefined, undefined, page);
     bodyInfo = { length: String(Number(contentLength)), chunked: false };
     if (Number(contentLength) > 0) body = { kind: 'stream', source: req, chunked: false };
   } else if (req.headers['transfer-encoding'] !== undefined) {
@@ -52,7 +70,7 @@ async function proxyRequest(req: IncomingMessage, res: ServerResponse, server: V
       body = { kind: 'stream', source: req, chunked: true };
     } else {
       const data = await readRequestBody(req, CLIENT_MAX_BODY_SIZE);
-      if (data === 'too-large') return sendPage(req, res, 413);
+      if (data === 'too-large') return sendPage(req, res, 413, undefined, undefined, page);
       bodyInfo = { length: String(data.length), chunked: false };
       body = { kind: 'buffer', data };
     }
@@ -80,17 +98,14 @@ async function proxyRequest(req: IncomingMessage, res: ServerResponse, server: V
         describe: `"${method} ${req.url} HTTP/${req.httpVersion}", client: ${vars.remoteAddress}`,
     },
     {
-      response: (head, upstreamBody) => {
-        const redirectFrom = proxy.redirect === 'default' ? proxy.url : null;
-        relay(req, res, head, upstreamBody, vars.host, socket, redirectFrom);
-      },
+      response: (head, upstreamBody) => relay(req, res, head, upstreamBody, prepared),
       upgraded: (_head, upstream) => {
         // Unreachable: the exchange refuses a 101 for a request that did not ask to upgrade.
         upstream.destroy();
-        sendPage(req, res, 502);
+        sendPage(req, res, 502, undefined, undefined, page);
       },
-      failed: (status) => sendPage(req, res, status),
-      tooLarge: () => sendPage(req, res, 413),
+      failed: (status) => sendPage(req, res, status, undefined, undefined, page),
+      tooLarge: () => sendPage(req, res, 413, undefined, undefined, page),
     },
     runtime,
   );
@@ -100,31 +115,29 @@ async function proxyRequest(req: IncomingMessage, res: ServerResponse, server: V
   exchange.start();
 }
 
-function relay(
-  req: IncomingMessage,
-  res: ServerResponse,
-  head: ResponseHead,
-  body: ResponseBody,
-  host: string,
-  socket: Socket,
-  redirectFrom: string | null,
-): void {
+function relay(req: IncomingMessage, res: ServerResponse, head: ResponseHead, body: ResponseBody, prepared: ProxyRequest): void {
   if (res.destroyed) return;
+  const { vars, route, addHeaders } = prepared;
+  const socket = req.socket;
   const status = head.statusCode;
+  vars.status = status;
   const bodyless = req.method === 'HEAD' || status === 204 || status === 304;
   const hasLength = head.rawHeaders.some((v, i) => i % 2 === 0 && v.toLowerCase() === 'content-length');
   // An HTTP/1.0 client cannot get a chunked body: then the end of the body is the close.
   const keepAlive = res.shouldKeepAlive && (bodyless || hasLength || req.httpVersion !== '1.0');
-  const rewrite =
-    redirectFrom === null
-      ? null
-      : defaultRedirectRewriter(redirectFrom, host || (socket.localAddress ?? ''), socket.localPort ?? 80);
-  const headers = responseHeaders(head.rawHeaders, { rewrite, connection: keepAlive ? 'keep-alive' : 'close' });
+  const rewrite = redirectRewriter(route.config.redirects, vars, vars.host || (socket.localAddress ?? ''), socket.localPort ?? 80);
+  const headers = responseHeaders(head.rawHeaders, {
+    rewrite,
+    connection: keepAlive ? 'keep-alive' : 'close',
+    filter: route.filter,
+    extra: addHeaderPairs(addHeaders, status, vars),
+  });
+  vars.sentHeaders = headers;
   try {
     res.writeHead(status, head.statusMessage, headers);
   } catch {
     // Node refused a header the upstream sent; the body is then read and dropped.
-    sendPage(req, res, 502);
+    sendPage(req, res, 502, undefined, undefined, prepared);
     return;
   }
 
@@ -135,6 +148,7 @@ function relay(
     body.resume();
   };
   body.onData = (chunk) => {
+    vars.bodyBytesSent += chunk.length;
     // Backpressure: stop reading the upstream until the client has taken what it was sent.
     if (res.write(chunk) || stalled) return;
     body.pause();
@@ -152,14 +166,42 @@ function relay(
   };
 }
 
-/** Sends one of the gateway's own responses (error pages, the auto-redirect 301). */
-export function sendPage(req: IncomingMessage, res: ServerResponse, status: number, location?: string): void {
-  if (res.headersSent || res.destroyed) {
+/** What a made-up response needs from the request: its variables and the `add_header` list. */
+export interface PageContext {
+  readonly vars?: RequestVariables;
+  readonly addHeaders?: readonly AddHeaderSetting[];
+}
+
+/** Sends one of the gateway's own responses (error pages, redirects, `return`). */
+export function sendPage(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  location?: string,
+  body?: string,
+  ctx: PageContext = {},
+): void {
+  if (ctx.vars) ctx.vars.status = status;
+  if (res.headersSent || res.destroyed || status === 444) {
     res.destroy();
+    return;
+  }
+  const extra = ctx.addHeaders ? addHeaderPairs(ctx.addHeaders, status, ctx.vars) : [];
+  if (body !== undefined) {
+    const head = req.method === 'HEAD' || status === 204;
+    if (ctx.vars && !head) ctx.vars.bodyBytesSent = Buffer.byteLength(body, 'latin1');
+    const headers = textHeaders(body, res.shouldKeepAlive, status).concat(extra);
+    if (ctx.vars) ctx.vars.sentHeaders = headers;
+    res.writeHead(status, reasonPhrase(status), headers);
+    res.end(head ? undefined : body, 'latin1');
     return;
   }
   // nginx drops the connection after these (ngx_http_special_response_handler).
   const keepAlive = res.shouldKeepAlive && ![400, 413, 414, 500, 501].includes(status);
-  res.writeHead(status, reasonPhrase(status), errorPageHeaders(status, keepAlive, location));
-  res.end(req.method === 'HEAD' ? undefined : errorPageBody(status));
+  const page = req.method === 'HEAD' ? '' : errorPageBody(status);
+  if (ctx.vars) ctx.vars.bodyBytesSent = page.length;
+  const headers = errorPageHeaders(status, keepAlive, location).concat(extra);
+  if (ctx.vars) ctx.vars.sentHeaders = headers;
+  res.writeHead(status, reasonPhrase(status), headers);
+  res.end(page || undefined);
 }

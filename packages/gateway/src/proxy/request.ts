@@ -3,9 +3,11 @@ import type { Socket } from 'node:net';
 import { formatSocketAddress } from '../config/addresses.js';
 import { escapeUri, normalizePath, splitRequestTarget, validateHost } from '../uri.js';
 import type { UpstreamGroup } from '../upstream/group.js';
+import type { AccessLogConfig, AddHeaderSetting, ProxyConfig, ReturnConfig } from '../config/types.js';
+import { Stats } from '../stats.js';
 import { asciiLower, evaluate, requestVariables, type RequestVariables, type Template } from '../variables.js';
 import { resolveDynamicPass } from './dynamic-pass.js';
-import { matchLocation, type ProxyRoute, type VirtualServer } from './routing.js';
+import { matchLocation, selectServer, type ProxyRoute, type ServerSet } from './routing.js';
 
 /**
  * The part of handling a request shared by plain and upgrade requests: validation as nginx
@@ -19,11 +21,19 @@ export type PreparedRequest =
       readonly location?: string;
       /** An error to log (nginx's [error] line) before answering. */
       readonly error?: string;
+      /** `return CODE TEXT`: the body, sent as text/plain instead of an error page. */
+      readonly body?: string;
+      readonly vars: RequestVariables;
+      /** The `add_header` list of the level that answered. */
+      readonly addHeaders: readonly AddHeaderSetting[];
+      readonly accessLogs: readonly AccessLogConfig[];
     }
   | {
       readonly kind: 'proxy';
       readonly route: ProxyRoute;
       readonly group: UpstreamGroup;
+      readonly addHeaders: readonly AddHeaderSetting[];
+      readonly accessLogs: readonly AccessLogConfig[];
       readonly vars: RequestVariables;
       /** The request target to send upstream. */
       readonly target: string;
@@ -47,53 +57,56 @@ function connectionInfo(socket: Socket): ConnectionInfo {
   return info;
 }
 
-export function prepareRequest(req: IncomingMessage, server: VirtualServer, socket: Socket): PreparedRequest {
+export function prepareRequest(req: IncomingMessage, servers: ServerSet, socket: Socket, stats?: Stats): PreparedRequest {
   const startMs = Date.now();
   const raw = req.rawHeaders;
+  // Requests refused before a server is chosen are answered and logged by the default server.
+  const bad = (): PreparedRequest => {
+    const fallback = servers.defaultServer.config;
+    const vars = requestVariables({
+      rawHeaders: raw,
+      remoteAddress: clientAddress(socket.remoteAddress),
+      remotePort: String(socket.remotePort ?? ''),
+      method: req.method ?? 'GET',
+      requestUri: req.url ?? '',
+      httpVersion: req.httpVersion,
+      startMs,
+    });
+    return { kind: 'reply', status: 400, vars, addHeaders: fallback.addHeaders, accessLogs: fallback.accessLogs };
+  };
   let hostHeader: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
     if (name.length !== 4 || asciiLower(name) !== 'host') continue;
     // nginx: "client sent duplicate host header".
-    if (hostHeader !== undefined) return { kind: 'reply', status: 400 };
+    if (hostHeader !== undefined) return bad();
     hostHeader = raw[i + 1] as string;
   }
 
   const split = splitRequestTarget(req.url ?? '');
-  if (!split) return { kind: 'reply', status: 400 };
+  if (!split) return bad();
   let host = '';
   if (hostHeader !== undefined) {
     const valid = validateHost(hostHeader);
-    if (valid === null) return { kind: 'reply', status: 400 };
+    if (valid === null) return bad();
     host = valid;
   }
   if (split.host !== null) {
     const valid = validateHost(split.host);
-    if (valid === null) return { kind: 'reply', status: 400 };
+    if (valid === null) return bad();
     host = valid;
   }
 
   const path = normalizePath(split.target);
-  if (path === null) return { kind: 'reply', status: 400 };
+  if (path === null) return bad();
 
-  const match = matchLocation(server, path);
-  if (!match) return { kind: 'reply', status: 404 };
   const query = split.target.indexOf('?');
-  if (match.redirect) {
-    const args = query >= 0 ? split.target.slice(query) : '';
-    return { kind: 'reply', status: 301, location: absoluteUrl(host, socket, escapeUri(match.location.config.prefix) + args) };
-  }
-  const route = match.location.proxy;
-  // A location without proxy_pass would serve files in nginx; there are none here.
-  if (!route) return { kind: 'reply', status: 404 };
-
   const conn = connectionInfo(socket);
   const vars = requestVariables({
     rawHeaders: raw,
     remoteAddress: clientAddress(socket.remoteAddress),
     remotePort: String(socket.remotePort ?? ''),
     host,
-    proxyHost: route.config.proxyHost,
     method: req.method ?? 'GET',
     requestUri: split.target,
     uri: path,
@@ -106,12 +119,74 @@ export function prepareRequest(req: IncomingMessage, server: VirtualServer, sock
     startMs,
   });
 
-  if (route.group) return { kind: 'proxy', route, group: route.group, vars, target: split.target };
+  const server = selectServer(servers, host, vars);
+  vars.serverName = server.config.serverName;
+  // $host falls back to the server name when the request named no host.
+  if (host === '') vars.host = server.config.serverName;
+  const serverLevel = { vars, addHeaders: server.config.addHeaders, accessLogs: server.config.accessLogs };
+  if (server.config.ret) return { ...returnReply(server.config.ret, vars, socket), ...serverLevel };
+  const match = matchLocation(server, path, vars);
+  if (!match) return { kind: 'reply', status: 404, ...serverLevel };
+  const location = match.location.config;
+  const level = { vars, addHeaders: location.addHeaders, accessLogs: location.accessLogs };
+  if (match.redirect) {
+    const args = query >= 0 ? split.target.slice(query) : '';
+    const target = absoluteUrl(host, socket, escapeUri(location.prefix) + args);
+    return { kind: 'reply', status: 301, location: target, ...level };
+  }
+  if (location.ret) return { ...returnReply(location.ret, vars, socket), ...level };
+  if (location.stubStatus) {
+    // ngx_http_stub_status_handler: GET and HEAD only.
+    if (vars.method !== 'GET' && vars.method !== 'HEAD') return { kind: 'reply', status: 405, ...level };
+    return { kind: 'reply', status: 200, body: (stats ?? new Stats()).text(), ...level };
+  }
+  const route = match.location.proxy;
+  // A location without proxy_pass would serve files in nginx; there are none here.
+  if (!route) return { kind: 'reply', status: 404, ...level };
+
+  if (route.group) {
+    vars.proxyHost = route.config.proxyHost;
+    const target = upstreamTarget(route.config, split.target, path, vars.args);
+    return { kind: 'proxy', route, group: route.group, target, ...level };
+  }
   const url = evaluate(route.config.dynamic as Template, vars);
   const resolved = resolveDynamicPass(url, route.directory);
-  if (!resolved.ok) return { kind: 'reply', status: resolved.status, error: resolved.message };
+  if (!resolved.ok) return { kind: 'reply', status: resolved.status, error: resolved.message, ...level };
   vars.proxyHost = resolved.proxyHost;
-  return { kind: 'proxy', route, group: resolved.group, vars, target: resolved.uri || split.target };
+  return { kind: 'proxy', route, group: resolved.group, target: resolved.uri || split.target, ...level };
+}
+
+/**
+ * The request target sent upstream (ngx_http_proxy_create_request): the client's own when
+ * proxy_pass has no URI part; otherwise the location's prefix in the normalized path is
+ * replaced by the URI part, the rest escaped when the client's path was, and `?args` added.
+ */
+function upstreamTarget(proxy: ProxyConfig, original: string, path: string, args: string): string {
+  if (!proxy.uri) return original;
+  let rest = path.slice(Math.min(proxy.locationPrefix.length, path.length));
+  const query = original.indexOf('?');
+  const rawPath = query >= 0 ? original.slice(0, query) : original;
+  if (rawPath.includes('%')) rest = escapeUri(rest);
+  return `${proxy.uri}${rest}${args ? `?${args}` : ''}`;
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+/** ngx_http_script_return_code() and ngx_http_send_response(). */
+function returnReply(
+  ret: ReturnConfig,
+  vars: RequestVariables,
+  socket: Socket,
+): { kind: 'reply'; status: number; location?: string; body?: string } {
+  const text = ret.text === null ? null : evaluate(ret.text, vars);
+  if (ret.code === 444) return { kind: 'reply', status: 444 };
+  if (text === null && ret.code >= 400) return { kind: 'reply', status: ret.code };
+  if (REDIRECTS.has(ret.code)) {
+    const target = text ?? '';
+    const location = target.startsWith('/') ? absoluteUrl(vars.host, socket, target) : target;
+    return { kind: 'reply', status: ret.code, location };
+  }
+  return { kind: 'reply', status: ret.code, body: text ?? '' };
 }
 
 /** `$remote_addr`: the client's address, without the `::ffff:` of an IPv4-mapped one. */

@@ -4,10 +4,10 @@ import type { ResponseHead } from '../http1/response-parser.js';
 import type { GatewayRuntime } from '../runtime.js';
 import { rawErrorResponse, rawHead } from './error-pages.js';
 import { UpstreamExchange, type ResponseBody } from './exchange.js';
-import { clientAddress, isNonIdempotent, prepareRequest } from './request.js';
+import { clientAddress, isNonIdempotent, prepareRequest, type PreparedRequest } from './request.js';
 import { renderRequestHead } from './request-headers.js';
-import { responseHeaders } from './response-headers.js';
-import type { VirtualServer } from './routing.js';
+import { addHeaderPairs, responseHeaders, type HideFilter } from './response-headers.js';
+import type { ServerSet } from './routing.js';
 import { tunnel } from './tunnel.js';
 
 /**
@@ -19,13 +19,20 @@ export function handleUpgrade(
   req: IncomingMessage,
   socket: Socket,
   clientHead: Buffer,
-  server: VirtualServer,
+  server: ServerSet,
   runtime: GatewayRuntime,
 ): void {
   socket.on('error', () => socket.destroy());
-  let prepared;
+  const { stats } = runtime;
+  stats.requests++;
+  stats.writing++;
+  let prepared: PreparedRequest | undefined;
+  socket.once('close', () => {
+    stats.writing--;
+    if (prepared && prepared.accessLogs.length > 0) runtime.logFiles.access(prepared.accessLogs, prepared.vars);
+  });
   try {
-    prepared = prepareRequest(req, server, socket);
+    prepared = prepareRequest(req, server, socket, stats);
   } catch (err) {
     runtime.log('error', `${(err as Error).message} while handling upgrade "${req.method} ${req.url}"`);
     socket.end(rawErrorResponse(500), 'latin1');
@@ -33,7 +40,9 @@ export function handleUpgrade(
   }
   if (prepared.kind === 'reply') {
     if (prepared.error) runtime.log('error', `${prepared.error}, client: ${clientAddress(socket.remoteAddress)}, request: "${req.method} ${req.url} HTTP/${req.httpVersion}"`);
-    socket.end(rawErrorResponse(prepared.status, prepared.location), 'latin1');
+    prepared.vars.status = prepared.status;
+    if (prepared.status === 444) socket.destroy();
+    else socket.end(rawErrorResponse(prepared.status, prepared.location, prepared.body), 'latin1');
     return;
   }
   const { route, vars, target, group } = prepared;
@@ -67,12 +76,24 @@ export function handleUpgrade(
             upstream.destroy();
             return;
           }
-          const headers = responseHeaders(head.rawHeaders, { rewrite: null, connection: 'upgrade' });
+          vars.status = 101;
+          const headers = responseHeaders(head.rawHeaders, {
+            rewrite: null,
+            connection: 'upgrade',
+            filter: route.filter,
+            extra: addHeaderPairs(prepared.addHeaders, 101, vars),
+          });
           socket.write(rawHead(101, head.statusMessage || 'Switching Protocols', headers), 'latin1');
           tunnel(socket, upstream, clientHead, leftover, proxy.readTimeoutMs);
         },
-        response: (head, body) => relayAndClose(socket, head, body),
-        failed: (status) => socket.end(rawErrorResponse(status), 'latin1'),
+        response: (head, body) => {
+          vars.status = head.statusCode;
+          relayAndClose(socket, head, body, route.filter, addHeaderPairs(prepared.addHeaders, head.statusCode, vars));
+        },
+        failed: (status) => {
+          vars.status = status;
+          socket.end(rawErrorResponse(status), 'latin1');
+        },
         tooLarge: () => socket.end(rawErrorResponse(413), 'latin1'),
       },
       runtime,
@@ -87,9 +108,9 @@ export function handleUpgrade(
 }
 
 /** The upstream declined to switch: pass its answer on, delimited by closing the connection. */
-function relayAndClose(socket: Socket, head: ResponseHead, body: ResponseBody): void {
+function relayAndClose(socket: Socket, head: ResponseHead, body: ResponseBody, filter: HideFilter, extra: string[]): void {
   if (socket.destroyed) return;
-  const headers = responseHeaders(head.rawHeaders, { rewrite: null, connection: 'close' });
+  const headers = responseHeaders(head.rawHeaders, { rewrite: null, connection: 'close', filter, extra });
   socket.write(rawHead(head.statusCode, head.statusMessage, headers), 'latin1');
   let waiting = false;
   const onDrain = () => {

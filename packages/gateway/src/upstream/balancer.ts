@@ -1,3 +1,5 @@
+import type { RequestVariables } from '../variables.js';
+
 /**
  * nginx's weighted round robin (ngx_http_upstream_round_robin.c, current version): smooth
  * weighted selection, `max_fails`/`fail_timeout` accounting, `down`, `max_conns`, and `backup`
@@ -82,6 +84,7 @@ export interface PeerSelection {
   /** Balancer-specific per-request data (hash key, hash tries...). */
   hash?: number;
   hashTries?: number;
+  rehash?: number;
   key?: string;
 }
 
@@ -109,9 +112,9 @@ export class RoundRobin {
     return this.backup ? [...this.primary.peers, ...this.backup.peers] : this.primary.peers;
   }
 
-  /** ngx_http_upstream_init_round_robin_peer(). `key` is for hashing balancers. */
-  begin(key?: string): PeerSelection {
-    void key;
+  /** ngx_http_upstream_init_round_robin_peer(). Hashing balancers read their key from `vars`. */
+  begin(vars?: RequestVariables): PeerSelection {
+    void vars;
     return { list: this.primary, tries: this.primary.tries + (this.backup?.tries ?? 0), tried: new Set(), current: null };
   }
 

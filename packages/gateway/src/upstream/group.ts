@@ -5,6 +5,7 @@ import { bindableHost, parseAddress } from '../config/addresses.js';
 import { configError } from '../config/errors.js';
 import type { UpstreamConfig, UpstreamServerConfig } from '../config/types.js';
 import { createPeer, RoundRobin, type Peer } from './balancer.js';
+import { ConsistentHash, IpHash, KeyHash, LeastConn } from './hashing.js';
 import { KeepalivePool } from './pool.js';
 
 /** An upstream group ready to serve: resolved peers, its balancer and its keepalive cache. */
@@ -17,7 +18,17 @@ export interface UpstreamGroup {
 
 /** The balancer for the group's method. */
 export function createBalancer(config: UpstreamConfig, primary: Peer[], backup: Peer[]): RoundRobin {
-  return new RoundRobin(primary, backup);
+  const method = config.method;
+  switch (method.kind) {
+    case 'least_conn':
+      return new LeastConn(primary, backup);
+    case 'ip_hash':
+      return new IpHash(primary);
+    case 'hash':
+      return method.consistent ? new ConsistentHash(primary, method.key) : new KeyHash(primary, method.key);
+    default:
+      return new RoundRobin(primary, backup);
+  }
 }
 
 /**

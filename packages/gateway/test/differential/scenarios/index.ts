@@ -1,0 +1,25 @@
+import type { Group } from '../scenario.js';
+import { balancingGroups } from './balancing.js';
+import { bodyGroups } from './bodies.js';
+import { failoverGroups } from './failover.js';
+import { featureGroups } from './features.js';
+import { headerGroups } from './headers.js';
+import { infraGroups } from './infra.js';
+import { keepaliveGroups } from './keepalive.js';
+import { routingGroups } from './routing.js';
+import { timeoutGroups } from './timeouts.js';
+import { websocketGroups } from './websocket.js';
+
+/** Every group of the differential suite, in the order they run. */
+export const groups: Group[] = [
+  ...infraGroups,
+  ...routingGroups,
+  ...headerGroups,
+  ...bodyGroups,
+  ...balancingGroups,
+  ...failoverGroups,
+  ...timeoutGroups,
+  ...keepaliveGroups,
+  ...websocketGroups,
+  ...featureGroups,
+];
