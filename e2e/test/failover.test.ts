@@ -93,7 +93,7 @@ describe('failover through the gateway', () => {
       const started = Date.now();
       await stack.chatServers[i]!.stop(10_000);
       drains.push(Date.now() - started);
-      expect(stack.chatServers[i]!.child.exitCode).toBe(0);
+      expect(stack.chatServers[i]!.child.exitCode, stack.chatServers[i]!.output()).toBe(0);
       await stack.restartChatServer(i);
     }
     await new Promise((resolve) => setTimeout(resolve, 1_000));

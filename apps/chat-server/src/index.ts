@@ -13,6 +13,9 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const logger = createLogger(config);
+  // A stray rejection (say, a publish racing a Redis disconnect) is logged, never fatal: one
+  // instance going down would drop every client it holds.
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
   const server = await startChatServer(config, logger);
 
   const shutdown = (signal: string) => {

@@ -16,6 +16,8 @@ const PERIOD_MS = 5_000;
  */
 export class Presence {
   private timer: NodeJS.Timeout | undefined;
+  /** Set at shutdown: removeLocal() has cleared this instance's entries, sockets leaving now need nothing. */
+  private stopped = false;
 
   constructor(
     private readonly redis: Redis,
@@ -34,6 +36,7 @@ export class Presence {
   }
 
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
   }
 
@@ -47,6 +50,7 @@ export class Presence {
   }
 
   async leave(room: string, socket: ChatSocket): Promise<void> {
+    if (this.stopped) return;
     await this.redis.zrem(keys.presence(room), this.entry(socket));
     await this.publish(room);
   }
