@@ -89,7 +89,7 @@ export function createGateway(initial: GatewayConfig, options: GatewayOptions = 
       const plan = plans.get(key) as BindPlan;
       return plan.byLocalAddress.get(socket.localAddress ?? '') ?? plan.servers;
     };
-    const server = createServer({ requestTimeout: 0, headersTimeout: CLIENT_HEADER_TIMEOUT_MS });
+    const server = createServer({ requestTimeout: 0, headersTimeout: CLIENT_HEADER_TIMEOUT_MS, requireHostHeader: false });
     listening.add(server);
     server.once('close', () => listening.delete(server));
     server.keepAliveTimeout = CLIENT_KEEPALIVE_TIMEOUT_MS;

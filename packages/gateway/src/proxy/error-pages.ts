@@ -27,9 +27,12 @@ export function hasErrorPage(status: number): boolean {
   return (status >= 301 && status <= 308 && status !== 304 && status !== 305 && status !== 306) || (status >= 400 && REASONS[status] !== undefined);
 }
 
+/** Where nginx's page (ngx_http_error_302_page) titles a status unlike its status line. */
+const PAGE_TITLES: Record<number, string> = { 302: 'Found' };
+
 export function errorPageBody(status: number): string {
   if (!hasErrorPage(status)) return '';
-  const title = `${status} ${reasonPhrase(status)}`;
+  const title = `${status} ${PAGE_TITLES[status] ?? reasonPhrase(status)}`;
   return (
     `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n` +
     `<center><h1>${title}</h1></center>\r\n<hr><center>chat-gateway</center>\r\n</body>\r\n</html>\r\n`

@@ -96,6 +96,9 @@ export function prepareRequest(req: IncomingMessage, servers: ServerSet, socket:
     if (valid === null) return bad();
     host = valid;
   }
+  // nginx: "client sent HTTP/1.1 request without "Host" header" (Node's own check is off, so
+  // this 400 gets nginx's page).
+  if (hostHeader === undefined && split.host === null && req.httpVersion === '1.1') return bad();
 
   const path = normalizePath(split.target);
   if (path === null) return bad();

@@ -221,15 +221,6 @@ export const featureGroups: Group[] = [
           return out;
         },
         expectNginx: (o) => expect(list(o).map((r) => r.status)).toEqual([410, 301, 200, 302]),
-        bug: {
-          description: 'the 302 page made by `return URL` is titled "302 Moved Temporarily"; nginx 1.22 says "302 Found"',
-          check: (nginx, gateway) => {
-            expect(list(gateway).slice(0, 3)).toEqual(list(nginx).slice(0, 3));
-            expect(list(nginx)[3]?.body).toContain('<title>302 Found</title>');
-            expect(list(gateway)[3]?.body).toContain('<title>302 Moved Temporarily</title>');
-            expect(header(list(gateway)[3] as NormalizedResponse, 'location')).toBe(header(list(nginx)[3] as NormalizedResponse, 'location'));
-          },
-        },
       },
     ],
   ),
@@ -397,13 +388,6 @@ export const featureGroups: Group[] = [
           return out.map((r) => (typeof r === 'string' ? r : r.status));
         },
         expectNginx: (o) => expect(o.client).toEqual([200, 200, 200]),
-        bug: {
-          description: 'SIGHUP terminates the gateway (Node\'s default action); nginx reloads and keeps serving',
-          check: (nginx, gateway) => {
-            expect(nginx.client).toEqual([200, 200, 200]);
-            expect(gateway.client).toEqual(['refused', 'refused', 'refused']);
-          },
-        },
       },
     ],
   },

@@ -88,18 +88,6 @@ export const routingGroups: Group[] = [
         name: 'HTTP/1.1 without Host is a 400',
         run: async (cx) => cx.send(request('/h', { host: null })),
         expectNginx: (o) => expect(status(o.client)).toBe(400),
-        bug: {
-          description: "HTTP/1.1 without Host: Node's own bare 400 (no error page) instead of nginx's",
-          check: (nginx, gateway) => {
-            const n = nginx.client as NormalizedResponse;
-            const g = gateway.client as NormalizedResponse;
-            expect([n.status, g.status]).toEqual([400, 400]);
-            expect(n.body).toContain('<title>400 Bad Request</title>');
-            expect(g.body).toBe('');
-            expect(g.headers).toEqual([]);
-            expect(gateway.upstream).toEqual(nginx.upstream);
-          },
-        },
       },
       {
         name: 'the first server of the address answers (no server_name)',
