@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { formatSocketAddress } from '../config/addresses.js';
-import { NEXT_UPSTREAM } from '../config/types.js';
+import { NEXT_UPSTREAM, type ProxyConfig } from '../config/types.js';
 import { ResponseParser, type ResponseHead } from '../http1/response-parser.js';
 import { timerDelay, type GatewayRuntime } from '../runtime.js';
 import type { PeerSelection, ReleaseState } from '../upstream/balancer.js';
@@ -22,6 +22,11 @@ export type RequestBody =
   | { readonly kind: 'stream'; readonly source: IncomingMessage; readonly chunked: boolean }
   | { readonly kind: 'buffer'; readonly data: Buffer };
 
+export type UpstreamPolicy = Pick<
+  ProxyConfig,
+  'connectTimeoutMs' | 'sendTimeoutMs' | 'readTimeoutMs' | 'nextUpstream' | 'nextUpstreamTries' | 'nextUpstreamTimeoutMs'
+>;
+
 export interface ExchangeRequest {
   readonly head: string;
   readonly body: RequestBody;
@@ -32,13 +37,8 @@ export interface ExchangeRequest {
   readonly upgrade: boolean;
   /** Nothing in the request forbids keeping the connection (HTTP/1.1, no `Connection: close`). */
   readonly keepAlive: boolean;
-  readonly connectTimeoutMs: number;
-  readonly sendTimeoutMs: number;
-  readonly readTimeoutMs: number;
-  /** `proxy_next_upstream` mask, `_tries` (0: no limit), `_timeout` in ms (0: no limit). */
-  readonly nextUpstream: number;
-  readonly nextUpstreamTries: number;
-  readonly nextUpstreamTimeoutMs: number;
+  /** The location's proxy_*_timeout and proxy_next_upstream* settings (its ProxyConfig). */
+  readonly policy: UpstreamPolicy;
   /** For log lines: `"GET / HTTP/1.1"`, client address. */
   readonly describe: string;
   /** Where `$upstream_addr`, `$upstream_status` and `$upstream_response_time` are recorded. */
@@ -104,7 +104,7 @@ export class UpstreamExchange {
     private readonly runtime: GatewayRuntime,
   ) {
     this.selection = group.balancer.begin(request.vars);
-    const limit = request.nextUpstreamTries;
+    const limit = request.policy.nextUpstreamTries;
     if (limit && this.selection.tries > limit) this.selection.tries = limit;
     this.body = {
       onData: noop,
@@ -117,7 +117,7 @@ export class UpstreamExchange {
       },
       resume: () => {
         this.conn?.socket.resume();
-        this.conn?.socket.setTimeout(timerDelay(this.request.readTimeoutMs));
+        this.conn?.socket.setTimeout(timerDelay(this.request.policy.readTimeoutMs));
       },
     };
   }
@@ -156,7 +156,7 @@ export class UpstreamExchange {
     const socket = connect({ host: peer.address, port: peer.port, noDelay: true });
     this.runtime.track(socket);
     this.use({ socket, peer, requests: 0, createdAt: Date.now() });
-    socket.setTimeout(timerDelay(this.request.connectTimeoutMs));
+    socket.setTimeout(timerDelay(this.request.policy.connectTimeoutMs));
   }
 
   private use(conn: UpstreamConnection): void {
@@ -218,7 +218,7 @@ export class UpstreamExchange {
     const socket = conn.socket;
     this.connected = true;
     // proxy_send_timeout while the request is being written, then proxy_read_timeout.
-    socket.setTimeout(timerDelay(this.request.sendTimeoutMs));
+    socket.setTimeout(timerDelay(this.request.policy.sendTimeoutMs));
     let flushed = socket.write(this.request.head, 'latin1');
     const body = this.request.body;
     if (body.kind === 'buffer') flushed = socket.write(body.data);
@@ -247,7 +247,7 @@ export class UpstreamExchange {
   private requestSent(): void {
     if (this.finished || this.bodySent) return;
     this.bodySent = true;
-    if (!this.headSeen) this.conn?.socket.setTimeout(timerDelay(this.request.readTimeoutMs));
+    if (!this.headSeen) this.conn?.socket.setTimeout(timerDelay(this.request.policy.readTimeoutMs));
   }
 
   private onHead(head: ResponseHead, parser: ResponseParser): void {
@@ -281,7 +281,7 @@ export class UpstreamExchange {
     const ft = STATUS_FT[status];
     if (ft === undefined) return false;
     const mask = this.connected && this.request.nonIdempotent ? ft | NEXT_UPSTREAM.non_idempotent : ft;
-    if (this.selection.tries <= 1 || (this.request.nextUpstream & mask) !== mask || this.bodyConsumed || this.timeUp()) {
+    if (this.selection.tries <= 1 || (this.request.policy.nextUpstream & mask) !== mask || this.bodyConsumed || this.timeUp()) {
       return false;
     }
     parser.stop();
@@ -338,7 +338,7 @@ export class UpstreamExchange {
     const mask = this.connected && this.request.nonIdempotent ? ft | NEXT_UPSTREAM.non_idempotent : ft;
     const retry =
       this.selection.tries > 0 &&
-      (this.request.nextUpstream & mask) === mask &&
+      (this.request.policy.nextUpstream & mask) === mask &&
       !this.bodyConsumed &&
       !this.timeUp();
     if (retry) {
@@ -350,7 +350,7 @@ export class UpstreamExchange {
 
   /** proxy_next_upstream_timeout has passed since the first try. */
   private timeUp(): boolean {
-    const limit = this.request.nextUpstreamTimeoutMs;
+    const limit = this.request.policy.nextUpstreamTimeoutMs;
     return limit > 0 && Date.now() - this.startTime >= limit;
   }
 
