@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { createGateway, parseConfigText, type Gateway, type GatewayOptions } from '../src/index.js';
+import { freePort } from '@chat/devstack';
 
 /** Test plumbing: real servers and sockets on 127.0.0.1 ephemeral ports, closed after each test. */
 
@@ -86,14 +87,7 @@ export async function startUpstream(handler: Handler = (_req, res) => res.end('o
 }
 
 /** A port that was just listened on and closed: connecting to it is refused. */
-export async function closedPort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+export const closedPort = freePort;
 
 export interface RunningGateway {
   readonly port: number;

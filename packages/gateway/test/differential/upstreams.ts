@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { freePort } from '@chat/devstack';
 
 /**
  * Recording upstream servers for the differential suite: raw `net` servers (not Node's HTTP
@@ -116,15 +117,8 @@ export interface UpstreamSet {
   close(): Promise<void>;
 }
 
-/** A port that was listened on and closed: connecting to it is refused. */
-export async function refusedPort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+/** A port that was just listened on and closed: connecting to it is refused. */
+export const refusedPort = freePort;
 
 export type UpstreamKind = 'server' | 'refused';
 
