@@ -1,7 +1,7 @@
 // WebSocket echo load: every connection keeps exactly one message in flight (closed loop), so
 // throughput = connections / round-trip time, and the round trips are the latency samples.
 import { percentiles } from '../stats.js';
-import { phase, runGenerator, sleep } from './harness.js';
+import { measureWindow, runGenerator, sleep } from './harness.js';
 import { openMany, textFrame, type WsTarget } from './raw-ws.js';
 
 export interface EchoParams {
@@ -54,14 +54,7 @@ runGenerator<EchoParams>(async ({ target, connections, warmupMs, durationMs }) =
     ws.send(message);
   }
 
-  await sleep(warmupMs);
-  phase('measure-start');
-  measuring = true;
-  const start = performance.now();
-  await sleep(durationMs);
-  measuring = false;
-  const elapsed = (performance.now() - start) / 1000;
-  phase('measure-end');
+  const elapsed = await measureWindow(warmupMs, durationMs, (on) => (measuring = on));
   running = false;
 
   await sleep(100); // let the last echoes land before closing

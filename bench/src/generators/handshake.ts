@@ -1,6 +1,6 @@
 // WebSocket handshake load: `concurrency` loops of connect, one echo, closing handshake.
 import { percentiles } from '../stats.js';
-import { phase, runGenerator, sleep } from './harness.js';
+import { measureWindow, runGenerator, sleep } from './harness.js';
 import { RawWs, textFrame, type WsTarget } from './raw-ws.js';
 
 export interface HandshakeParams {
@@ -64,14 +64,7 @@ runGenerator<HandshakeParams>(async ({ target, concurrency, warmupMs, durationMs
   };
 
   const loops = Array.from({ length: concurrency }, loop);
-  await sleep(warmupMs);
-  phase('measure-start');
-  measuring = true;
-  const start = performance.now();
-  await sleep(durationMs);
-  measuring = false;
-  const elapsed = (performance.now() - start) / 1000;
-  phase('measure-end');
+  const elapsed = await measureWindow(warmupMs, durationMs, (on) => (measuring = on));
   running = false;
   await Promise.race([Promise.all(loops), sleep(15_000)]);
 

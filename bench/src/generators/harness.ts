@@ -12,6 +12,23 @@ export function phase(name: 'measure-start' | 'measure-end', label?: string): vo
   void send({ type: 'phase', phase: name, label });
 }
 
+/**
+ * Warms up, then holds the measured window open for `durationMs`, telling the runner when it opens
+ * and closes (it samples CPU then); `setMeasuring` gates the caller's sample collection.
+ * Returns the window's length in seconds.
+ */
+export async function measureWindow(warmupMs: number, durationMs: number, setMeasuring: (on: boolean) => void): Promise<number> {
+  await sleep(warmupMs);
+  phase('measure-start');
+  setMeasuring(true);
+  const start = performance.now();
+  await sleep(durationMs);
+  setMeasuring(false);
+  const elapsed = (performance.now() - start) / 1000;
+  phase('measure-end');
+  return elapsed;
+}
+
 export function event(name: string, data?: unknown): void {
   void send({ type: 'event', name, data });
 }
