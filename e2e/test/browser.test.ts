@@ -25,8 +25,13 @@ describe(`the chat in Chromium, through ${FRONT_DOOR}`, () => {
   const seeders: ConnectedClient[] = [];
   /** Uncaught page errors and alert() calls: both must stay empty. */
   const pageErrors: string[] = [];
-  /** Console errors (a hydration mismatch, a failed request), WebSocket reconnect noise aside. */
+  /**
+   * Console errors (a hydration mismatch, a failed request), reconnect noise aside: WebSocket
+   * errors, and requests Socket.IO tries while the test holds the browser offline.
+   */
   const consoleErrors: string[] = [];
+  /** Whatever the Content-Security-Policy refused: must stay empty. */
+  const cspViolations: string[] = [];
   const dialogs: string[] = [];
   let ada: Page;
   let bob: Page;
@@ -38,7 +43,8 @@ describe(`the chat in Chromium, through ${FRONT_DOOR}`, () => {
     page.setDefaultTimeout(UI_TIMEOUT);
     page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`));
     page.on('console', (message) => {
-      if (message.type() === 'error' && !message.text().includes('WebSocket')) consoleErrors.push(`${name}: ${message.text()} (${message.location().url})`);
+      if (isCspViolation(message.text())) cspViolations.push(`${name}: ${message.text()}`);
+      else if (message.type() === 'error' && !isReconnectNoise(message.text())) consoleErrors.push(`${name}: ${message.text()} (${message.location().url})`);
     });
     page.on('dialog', (dialog) => {
       dialogs.push(`${name}: ${dialog.message()}`);
@@ -124,6 +130,51 @@ describe(`the chat in Chromium, through ${FRONT_DOOR}`, () => {
     await browser?.close();
     await stack?.stop();
   });
+
+  it('serves the page with a strict Content-Security-Policy, which refuses inline handlers and eval', async () => {
+    // A page of its own: the violations provoked here are expected ones.
+    const context = await browser.newContext();
+    contexts.push(context);
+    const page = await context.newPage();
+    page.setDefaultTimeout(UI_TIMEOUT);
+    const refused: string[] = [];
+    page.on('console', (message) => {
+      if (isCspViolation(message.text())) refused.push(message.text());
+    });
+
+    const response = await page.goto(stack.url);
+    const headers = response!.headers();
+    const policy = headers['content-security-policy'] ?? '';
+    expect(policy).toMatch(/(^|; )script-src 'self' 'nonce-[A-Za-z0-9+/]{22}==' 'strict-dynamic'(;|$)/);
+    expect(policy).toContain("connect-src 'self'");
+    expect(policy).toContain("frame-ancestors 'none'");
+    expect(policy).not.toContain('unsafe-');
+    expect(headers).toMatchObject({ 'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY', 'cross-origin-opener-policy': 'same-origin' });
+    // The Name field shows once the page's scripts ran: the nonce let Next.js's scripts in.
+    await expectVisible(page.getByLabel('Name'));
+    expect(refused).toEqual([]);
+
+    // Markup that did become HTML would still run nothing: its inline event handler is refused,
+    // and so is turning a string into code.
+    // (A string: this package's TypeScript has no DOM types.)
+    const outcome = await page.evaluate<{ handler: unknown; evaluated: unknown }>(`(async () => {
+      const holder = document.createElement('div');
+      holder.innerHTML = '<img src="/no-such-image" onerror="window.injected = true">';
+      await new Promise((resolve) => holder.firstElementChild.addEventListener('error', resolve));
+      let evaluated;
+      try {
+        evaluated = eval('true');
+      } catch (error) {
+        evaluated = error.name;
+      }
+      return { handler: window.injected ?? null, evaluated };
+    })()`);
+    expect(outcome).toEqual({ handler: null, evaluated: 'EvalError' });
+    // The refused handler is reported on the console (the eval as the EvalError above).
+    await expect.poll(() => refused.length, { timeout: UI_TIMEOUT }).toBe(1);
+    expect(refused[0]).toMatch(/inline event handler/);
+    await context.close();
+  }, 60_000);
 
   it('signs two users in through the front door, on different chat instances', async () => {
     ada = await newPage('ada');
@@ -221,6 +272,7 @@ describe(`the chat in Chromium, through ${FRONT_DOOR}`, () => {
     // Only http(s) becomes a link; the trailing full stop is not part of it.
     await expect(message.getByRole('link').count()).resolves.toBe(1);
     expect(dialogs).toEqual([]);
+    expect(cspViolations).toEqual([]);
     await shot(bob, '05-bob-literal-markup-and-link');
   }, 60_000);
 
@@ -389,9 +441,19 @@ describe(`the chat in Chromium, through ${FRONT_DOOR}`, () => {
     await shot(ada, '14-ada-reconnected');
     expect(pageErrors).toEqual([]);
     expect(consoleErrors).toEqual([]);
+    expect(cspViolations).toEqual([]);
     expect(dialogs).toEqual([]);
   }, 90_000);
 });
+
+function isReconnectNoise(text: string): boolean {
+  return text.includes('WebSocket') || text.includes('net::ERR_INTERNET_DISCONNECTED');
+}
+
+/** Chromium reports each CSP violation on the console, e.g. "Refused to execute inline script because it violates ... Content Security Policy ...". */
+function isCspViolation(text: string): boolean {
+  return text.includes('Content Security Policy');
+}
 
 async function expectVisible(locator: Locator, timeout = UI_TIMEOUT): Promise<void> {
   await locator.first().waitFor({ state: 'visible', timeout });

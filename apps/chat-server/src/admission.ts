@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import net from 'node:net';
 import type { Config } from './config.js';
 import type { Metrics } from './metrics.js';
@@ -20,7 +21,7 @@ export function createAdmission(config: Config, metrics: Metrics) {
       next(new Error(`origin ${origin} is not allowed`));
       return;
     }
-    const address = clientAddress(socket, config.TRUSTED_PROXIES);
+    const address = clientAddress(socket.handshake, config.TRUSTED_PROXIES);
     const count = perAddress.get(address) ?? 0;
     if (count >= config.MAX_CONNECTIONS_PER_ADDRESS) {
       metrics.refused.inc({ reason: 'per_address_cap' });
@@ -37,10 +38,11 @@ export function createAdmission(config: Config, metrics: Metrics) {
   };
 }
 
-function clientAddress(socket: ChatSocket, trusted: net.BlockList): string {
-  const peer = unmap(socket.handshake.address);
+/** The client's address, from a handshake or any request of its session (peer address and headers). */
+export function clientAddress(request: { address: string; headers: IncomingHttpHeaders }, trusted: net.BlockList): string {
+  const peer = unmap(request.address);
   if (!isTrusted(peer, trusted)) return peer;
-  const { 'x-real-ip': realIp, 'x-forwarded-for': forwarded } = socket.handshake.headers;
+  const { 'x-real-ip': realIp, 'x-forwarded-for': forwarded } = request.headers;
   const lastHop = [forwarded ?? []].flat().join(',').split(',').at(-1);
   const candidates = [typeof realIp === 'string' ? realIp : undefined, lastHop];
   for (const candidate of candidates) {

@@ -8,12 +8,14 @@ const port = z
   .transform(Number)
   .refine((n) => n <= 65_535, 'must be an integer from 0 to 65535');
 
-const positiveInt = (max: number) =>
+const intInRange = (min: number, max: number) =>
   z
     .string()
-    .regex(/^\d{1,9}$/, `must be an integer from 1 to ${max}`)
+    .regex(/^\d{1,9}$/, `must be an integer from ${min} to ${max}`)
     .transform(Number)
-    .refine((n) => n >= 1 && n <= max, `must be an integer from 1 to ${max}`);
+    .refine((n) => n >= min && n <= max, `must be an integer from ${min} to ${max}`);
+
+const positiveInt = (max: number) => intInRange(1, max);
 
 const redisUrl = z.string().refine((value) => {
   try {
@@ -79,6 +81,13 @@ const envSchema = z.object({
   /** Token bucket per user: sustained messages per second, and burst size. */
   RATE_LIMIT_PER_SECOND: positiveInt(1_000).default(5),
   RATE_LIMIT_BURST: positiveInt(10_000).default(10),
+  /**
+   * Largest Engine.IO packet (bytes) a client may send; a larger one drops its connection. The
+   * floor fits the largest valid protocol packet (2,000 characters of text, each JSON-escaped to
+   * at most 6 bytes, about 12.2 KB); the ceiling is nginx's default client_max_body_size, past
+   * which a front door refuses a long-polling POST before it gets here.
+   */
+  MAX_HTTP_BUFFER_SIZE: intInRange(16_384, 1_048_576).default(16_384),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -28,6 +28,12 @@ export function createMetrics(instance: string) {
       registers: [registry],
     }),
     unknownEvents: new Counter({ name: 'chat_unknown_events_total', help: 'Client events with no handler (ignored)', registers: [registry] }),
+    oversize: new Counter({
+      name: 'chat_oversize_disconnects_total',
+      help: 'Connections dropped for a packet over MAX_HTTP_BUFFER_SIZE, by transport (websocket: close 1009; polling: HTTP 413)',
+      labelNames: ['transport'] as const,
+      registers: [registry],
+    }),
   };
 }
 

@@ -8,6 +8,7 @@ import type { Config } from './config.js';
 import { registerHandlers } from './handlers.js';
 import { createAdmission } from './admission.js';
 import { createMetrics } from './metrics.js';
+import { reportOversize } from './oversize.js';
 import { httpRoutes } from './routes.js';
 import { History } from './history.js';
 import { Presence } from './presence.js';
@@ -43,8 +44,9 @@ export async function startChatServer(config: Config, logger: Logger): Promise<R
 
   const io: ChatServer = new Server(httpServer, {
     path: '/socket.io/',
-    // Chat payloads are small (2,000 characters at most); refuse anything far larger.
-    maxHttpBufferSize: 16 * 1024,
+    // Chat payloads are small (2,000 characters of text at most); a larger packet drops the
+    // connection (see oversize.ts).
+    maxHttpBufferSize: config.MAX_HTTP_BUFFER_SIZE,
     adapter: createAdapter(redis.pub, redis.sub),
   });
 
@@ -52,6 +54,7 @@ export async function startChatServer(config: Config, logger: Logger): Promise<R
   // every polling request of a session to the instance that holds it (see infra/nginx.conf).
   io.engine.generateId = () => `${instance}.${randomBytes(15).toString('base64url')}`;
   io.engine.on('connection_error', (error: { message: string }) => metrics.engineErrors.inc({ reason: error.message }));
+  reportOversize(io, config, metrics, logger);
 
   const presence = new Presence(redis.data, io, instance, logger);
   const rooms = new Rooms(redis.data, history, presence);

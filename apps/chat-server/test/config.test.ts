@@ -23,6 +23,7 @@ describe('loadConfig', () => {
       HISTORY_MAX_PER_ROOM: 10_000,
       RATE_LIMIT_PER_SECOND: 5,
       RATE_LIMIT_BURST: 10,
+      MAX_HTTP_BUFFER_SIZE: 16_384,
       LOG_LEVEL: 'info',
     });
   });
@@ -35,7 +36,9 @@ describe('loadConfig', () => {
       INSTANCE_ID: 'chat-2',
       LOG_LEVEL: 'warn',
       ALLOWED_ORIGINS: ' https://chat.example.com , * ',
+      MAX_HTTP_BUFFER_SIZE: '65536',
     });
+    expect(config.MAX_HTTP_BUFFER_SIZE).toBe(65_536);
     expect(config.ALLOWED_ORIGINS).toEqual(['https://chat.example.com', '*']);
     expect(config).toMatchObject({ PORT: 4000, HOST: '127.0.0.1', REDIS_URL: 'rediss://cache:6380/2', INSTANCE_ID: 'chat-2', LOG_LEVEL: 'warn' });
   });
@@ -58,6 +61,9 @@ describe('loadConfig', () => {
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ RATE_LIMIT_BURST: '0' }, 'RATE_LIMIT_BURST must be an integer from 1 to 10000 (got "0")'],
     [{ HISTORY_MAX_PER_ROOM: 'lots' }, 'HISTORY_MAX_PER_ROOM must be an integer from 1 to 10000000 (got "lots")'],
+    [{ MAX_HTTP_BUFFER_SIZE: '16383' }, 'MAX_HTTP_BUFFER_SIZE must be an integer from 16384 to 1048576 (got "16383")'],
+    [{ MAX_HTTP_BUFFER_SIZE: '64k' }, 'MAX_HTTP_BUFFER_SIZE must be an integer from 16384 to 1048576 (got "64k")'],
+    [{ MAX_HTTP_BUFFER_SIZE: '2097152' }, 'MAX_HTTP_BUFFER_SIZE must be an integer from 16384 to 1048576 (got "2097152")'],
   ])('rejects %j naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

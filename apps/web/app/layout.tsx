@@ -1,4 +1,5 @@
 import type { Metadata, Viewport } from 'next';
+import { connection } from 'next/server';
 import type { ReactNode } from 'react';
 import './globals.css';
 
@@ -13,7 +14,10 @@ export const viewport: Viewport = {
   themeColor: '#2563eb',
 };
 
-export default function RootLayout({ children }: { children: ReactNode }) {
+export default async function RootLayout({ children }: { children: ReactNode }) {
+  // Rendered per request, never prerendered: Next.js can only put the Content-Security-Policy's
+  // nonce (a fresh one per response, see proxy.ts) on the scripts of a page it renders now.
+  await connection();
   return (
     <html lang="en">
       <body>{children}</body>

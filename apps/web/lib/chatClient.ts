@@ -1,7 +1,7 @@
 import { defaultRoom, limits, textSchema, type Message } from '@chat/protocol';
 import { catchUp } from './catchUp';
 import { chatReducer, initialState, newestMessageId, type ChatAction, type ChatState, type PendingMessage } from './chatState';
-import { Connection, type ConnectionAuth, type Result } from './connection';
+import { Connection, droppedForSize, type ConnectionAuth, type Result } from './connection';
 import { randomId } from './ids';
 import { ChatStorage } from './storage';
 import { TypingNotifier } from './typing';
@@ -214,10 +214,11 @@ export class ChatClient {
       if (socket.active) this.lost('reconnecting', `Cannot reach the chat server (${error.message})`);
       else this.lost('refused', error.message);
     });
-    socket.on('disconnect', (reason) => {
+    socket.on('disconnect', (reason, details) => {
       if (!live()) return;
-      if (socket.active) this.lost('reconnecting', `Connection lost (${reason})`);
-      else this.lost('disconnected', reason === 'io client disconnect' ? 'Disconnected' : `Disconnected by the server (${reason})`);
+      const cause = droppedForSize(details) ? 'a message was larger than the server accepts' : reason;
+      if (socket.active) this.lost('reconnecting', `Connection lost (${cause})`);
+      else this.lost('disconnected', reason === 'io client disconnect' ? 'Disconnected' : `Disconnected by the server (${cause})`);
     });
 
     this.typingTimer = setInterval(() => this.expireTyping(), 1_000);

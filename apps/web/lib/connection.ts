@@ -1,4 +1,4 @@
-import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
+import { io, type DisconnectDescription, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 import type {
   Ack,
   ClientToServerEvents,
@@ -105,6 +105,22 @@ export class Connection {
       return { ok: false, error: { code: 'timeout', message: 'the server did not answer in time' } };
     }
   }
+}
+
+/** WebSocket close code for a frame over the receiver's limit (RFC 6455, "Message Too Big"). */
+const MESSAGE_TOO_BIG = 1009;
+/** HTTP status for a request body over the server's limit ("Payload Too Large"). */
+const PAYLOAD_TOO_LARGE = 413;
+
+/**
+ * Whether the server dropped the connection for a packet over its size limit (the chat server's
+ * MAX_HTTP_BUFFER_SIZE): the WebSocket closed with 1009, or a long-polling POST was answered 413.
+ * `details` is the second argument of Socket.IO's `disconnect` event.
+ */
+export function droppedForSize(details: DisconnectDescription | undefined): boolean {
+  if (details instanceof Error) return 'description' in details && details.description === PAYLOAD_TOO_LARGE;
+  const context: unknown = details?.context;
+  return typeof context === 'object' && context !== null && 'code' in context && context.code === MESSAGE_TOO_BIG;
 }
 
 function offline(): { ok: false; error: { code: 'offline'; message: string } } {

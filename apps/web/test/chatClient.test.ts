@@ -85,7 +85,12 @@ async function until(what: string, check: () => boolean, timeoutMs = 20_000): Pr
  * A ChatClient as the page makes it, except that its Connection is given the gateway's URL (the
  * page has its own origin). Every event it puts on the wire is recorded, from the real socket.
  */
-function setup({ rooms, current, store = new MemoryStore() }: { rooms?: string[]; current?: string; store?: MemoryStore } = {}) {
+function setup({
+  rooms,
+  current,
+  store = new MemoryStore(),
+  transports,
+}: { rooms?: string[]; current?: string; store?: MemoryStore; transports?: ('polling' | 'websocket')[] } = {}) {
   if (rooms) store.setItem(storageKeys.rooms, JSON.stringify(rooms));
   if (current) store.setItem(storageKeys.currentRoom, current);
   const connections: Connection[] = [];
@@ -93,7 +98,7 @@ function setup({ rooms, current, store = new MemoryStore() }: { rooms?: string[]
   const client = new ChatClient({
     storage: new ChatStorage(store),
     connect: (auth) => {
-      const connection = new Connection(auth, { url: stack.url });
+      const connection = new Connection(auth, { url: stack.url, ...(transports && { transports }) });
       connection.socket.onAnyOutgoing((event: string, payload: unknown) => wire.push({ event, payload }));
       connections.push(connection);
       return connection;
@@ -371,6 +376,30 @@ describe('ChatClient against real chat servers behind the gateway', () => {
     expect(state()).toMatchObject({ status: 'refused', error: 'invalid handshake: name: must be 1-32 characters after trimming' });
     // Refused is final: Socket.IO does not try again.
     expect(connection().socket.active).toBe(false);
+  });
+
+  it.each([
+    ['a WebSocket (close 1009)', undefined],
+    ['long-polling (HTTP 413)', ['polling' as const]],
+  ])('says why when the server drops the connection for a packet over its size limit, over %s', async (_, transports) => {
+    const { client, state, connection } = setup({ transports });
+    client.signIn('Ada');
+    await until('the lobby is joined', () => joined(state()));
+    if (!transports) await until('the upgrade to a WebSocket', () => state().transport === 'websocket');
+    // Every state from here on: the drop may be followed quickly by the reconnection.
+    const seen: Pick<ChatState, 'status' | 'error'>[] = [];
+    client.subscribe(() => seen.push({ status: state().status, error: state().error }));
+
+    // The page cannot send this (text over 2,000 characters is refused before it goes out): a
+    // raw packet of 20 KB on the page's own socket, over the server's 16 KiB.
+    connection().socket.emit('typing', { room: 'x'.repeat(20_000), typing: true }, () => undefined);
+    await until('the connection drops', () => seen.some(({ status }) => status === 'reconnecting'));
+    expect(seen.find(({ status }) => status === 'reconnecting')).toEqual({
+      status: 'reconnecting',
+      error: 'Connection lost (a message was larger than the server accepts)',
+    });
+    // A transport failure: Socket.IO reconnects by itself.
+    await until('the lobby is joined again', () => joined(state()));
   });
 
   it('signs out: forgets the name, keeps the user id', async () => {
