@@ -103,6 +103,8 @@ export class History {
    * oldest ones after `after` (catch-up); with both, those in between, starting after `after`.
    */
   async page(room: string, { before, after, limit }: { before?: string; after?: string; limit: number }): Promise<Message[]> {
+    // Nothing precedes the first possible id, and Redis refuses `(0-0` as an end bound.
+    if (before && /^0+-0+$/.test(before)) return [];
     if (after) return this.range(room, `(${after}`, before ? `(${before}` : '+', limit);
     const entries = await this.redis.xrevrange(keys.messages(room), before ? `(${before}` : '+', '-', 'COUNT', limit);
     return entries.reverse().map((entry) => parse(room, entry));

@@ -143,7 +143,12 @@ function segmentRegex(seg: string): RegExp {
       }
     } else out += ch.replace(/[.+^${}()|\\]/g, '\\$&');
   }
-  return new RegExp(`^${out}$`);
+  try {
+    return new RegExp(`^${out}$`);
+  } catch {
+    // A bracket glob(3) cannot match, such as `[z-a]`: like nginx, the pattern matches nothing.
+    return /(?!)/;
+  }
 }
 
 const isFile = (p: string): boolean => {
