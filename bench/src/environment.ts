@@ -86,7 +86,7 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
     started.push(redis);
     const chatEnv = {
       ALLOWED_ORIGINS: '*',
-      // Every bench client comes from 127.0.0.1, and each user sends far more than a human.
+      // Bench clients come from a few loopback addresses, and each user sends far more than a human.
       MAX_CONNECTIONS_PER_ADDRESS: '20000',
       RATE_LIMIT_PER_SECOND: '1000',
       RATE_LIMIT_BURST: '10000',

@@ -40,6 +40,17 @@ export interface ChatResult {
   maxSustainedRate: number;
 }
 
+/**
+ * The loopback address client `i` connects from: 100 clients per address (127.0.0.2, .3, ...;
+ * Linux routes all of 127/8), as real users come from many addresses. infra/nginx.conf lets one
+ * address start 300 sessions at once, then 10 a second, so a thousand users from one address
+ * would be throttled while they connect.
+ */
+function sourceAddress(i: number): string {
+  const group = Math.floor(i / 100);
+  return `127.0.${Math.floor(group / 250)}.${2 + (group % 250)}`;
+}
+
 interface Member {
   socket: ChatClient;
   instance: string;
@@ -54,7 +65,10 @@ runGenerator<ChatParams>(async (params) => {
     while (nextIndex < params.clients) {
       const i = nextIndex++;
       const room = `bench-${i % params.rooms}`;
-      const { socket, session } = await connectClient(params.urls[i % params.urls.length]!, `bench-${i}`, { timeout: 20_000 });
+      const { socket, session } = await connectClient(params.urls[i % params.urls.length]!, `bench-${i}`, {
+        timeout: 20_000,
+        transportOptions: { websocket: { localAddress: sourceAddress(i) } },
+      });
       const ack = await socket.timeout(20_000).emitWithAck('room:join', { room });
       if (!ack.ok) throw new Error(`room:join failed: ${ack.error.message}`);
       members[i] = { socket, instance: session.instance, room };

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { parseAddress, type ParsedAddress } from './config/addresses.js';
 import type { GatewayConfig } from './config/types.js';
@@ -6,11 +6,13 @@ import { planListeners, type BindPlan } from './listeners.js';
 import { LogFiles } from './logging.js';
 import { Stats } from './stats.js';
 import { rawErrorResponse } from './proxy/error-pages.js';
+import { answerClientError, largestHead, rawHeadRefusal, refuseHead, sendHeadRefusal } from './proxy/head-checks.js';
 import { buildDirectory } from './proxy/dynamic-pass.js';
 import { handleHttpRequest } from './proxy/http-proxy.js';
 import { buildVirtualServer, type ServerSet } from './proxy/routing.js';
 import { handleUpgrade } from './proxy/upgrade-proxy.js';
-import type { GatewayRuntime, Logger } from './runtime.js';
+import { declineOtherUpgrades } from './proxy/websocket-handshake.js';
+import { timerDelay, type GatewayRuntime, type Logger } from './runtime.js';
 import { resolveUpstreams, type UpstreamGroup } from './upstream/group.js';
 
 export interface GatewayOptions {
@@ -40,9 +42,8 @@ export interface Gateway {
   drain(timeoutMs: number): Promise<void>;
 }
 
-// nginx's defaults: keepalive_timeout 75s, client_header_timeout 60s.
-const CLIENT_KEEPALIVE_TIMEOUT_MS = 75_000;
-const CLIENT_HEADER_TIMEOUT_MS = 60_000;
+// How often Node checks head deadlines (client_header_timeout); nginx's timers are exact.
+const HEAD_DEADLINE_CHECK_MS = 250;
 
 /** Parses `[addr:]port` for the listen override; throws with a one-line reason. */
 export function parseListenOverride(text: string): ParsedAddress {
@@ -89,11 +90,13 @@ export function createGateway(initial: GatewayConfig, options: GatewayOptions = 
       const plan = plans.get(key) as BindPlan;
       return plan.byLocalAddress.get(socket.localAddress ?? '') ?? plan.servers;
     };
-    const server = createServer({ requestTimeout: 0, headersTimeout: CLIENT_HEADER_TIMEOUT_MS, requireHostHeader: false });
+    const server = createServer({ requestTimeout: 0, requireHostHeader: false, connectionsCheckingInterval: HEAD_DEADLINE_CHECK_MS });
     listening.add(server);
     server.once('close', () => listening.delete(server));
-    server.keepAliveTimeout = CLIENT_KEEPALIVE_TIMEOUT_MS;
+    // Node would drop headers past its count silently; nginx's max_headers refuses them (head-checks.ts).
+    server.maxHeadersCount = 0;
     server.on('connection', (socket: Socket) => {
+      declineOtherUpgrades(socket);
       stats.accepted++;
       stats.handled++;
       stats.active++;
@@ -103,24 +106,28 @@ export function createGateway(initial: GatewayConfig, options: GatewayOptions = 
         clientSockets.delete(socket);
       });
     });
-    server.on('request', (req, res) => handleHttpRequest(req, res, pick(req.socket), runtime));
+    const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+      const servers = pick(req.socket);
+      const refused = refuseHead(req, servers.defaultServer.config.client);
+      if (refused) sendHeadRefusal(req, res, refused);
+      else handleHttpRequest(req, res, servers, runtime);
+    };
+    server.on('request', onRequest);
     // Node answers 417 to an Expect other than 100-continue; nginx ignores it (and drops it).
-    server.on('checkExpectation', (req, res) => handleHttpRequest(req, res, pick(req.socket), runtime));
-    server.on('upgrade', (req, socket: Socket, head: Buffer) => handleUpgrade(req, socket, head, pick(socket), runtime));
+    server.on('checkExpectation', onRequest);
+    server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      const servers = pick(socket);
+      const refused = refuseHead(req, servers.defaultServer.config.client);
+      if (!refused) return handleUpgrade(req, socket, head, servers, runtime);
+      socket.on('error', () => socket.destroy());
+      socket.end(rawHeadRefusal(refused, req.method), 'latin1');
+    });
     // nginx does not proxy CONNECT.
     server.on('connect', (_req, socket: Socket) => {
       socket.on('error', () => socket.destroy());
       socket.end(rawErrorResponse(405), 'latin1');
     });
-    server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-      const inResponse = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
-      // Timeouts and resets close silently, as nginx's "client timed out" does.
-      if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'ECONNRESET' || !socket.writable || inResponse) {
-        socket.destroy();
-        return;
-      }
-      socket.end(rawErrorResponse(400), 'latin1');
-    });
+    server.on('clientError', answerClientError);
     return server;
   }
 
@@ -139,6 +146,7 @@ export function createGateway(initial: GatewayConfig, options: GatewayOptions = 
         const server = serve(key);
         added.push([key, server]);
         plans.set(key, plan);
+        readHeadsAs(server, plan);
         await bind(server, plan);
       }
     } catch (err) {
@@ -152,6 +160,7 @@ export function createGateway(initial: GatewayConfig, options: GatewayOptions = 
     groups = nextGroups;
     for (const plan of nextPlans) plans.set(planKey(plan), plan);
     for (const [key, server] of added) servers.set(key, server);
+    for (const [key, server] of servers) readHeadsAs(server, plans.get(key) as BindPlan);
     // Listeners the new configuration no longer has stop accepting; their connections finish.
     const wanted = new Set(nextPlans.map(planKey));
     for (const [key, server] of servers) {
@@ -162,6 +171,19 @@ export function createGateway(initial: GatewayConfig, options: GatewayOptions = 
     }
     if (previous !== nextGroups) for (const group of previous.values()) group.pool?.destroyAll();
     return [...servers.values()].map((server) => server.address() as AddressInfo);
+  }
+
+  /**
+   * nginx reads a head with the settings of its address's default server (client_header_timeout,
+   * the header buffers); Node's are per listening socket. Keep-alive is set per response
+   * (client-limits.ts), so Node's own keepAliveTimeout only has to stay non-zero.
+   */
+  function readHeadsAs(server: Server, plan: BindPlan): void {
+    server.headersTimeout = timerDelay(plan.servers.defaultServer.config.client.headerTimeoutMs);
+    // Node's cap on a head; refuseHead then measures it as nginx's buffers would hold it.
+    const sets = [plan.servers, ...plan.byLocalAddress.values()];
+    const largest = Math.max(...sets.map((set) => largestHead(set.defaultServer.config.client)));
+    (server as Server & { maxHeaderSize: number }).maxHeaderSize = Math.min(largest, Number.MAX_SAFE_INTEGER);
   }
 
   async function bind(server: Server, plan: BindPlan): Promise<void> {

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { configError, type SourceLocation } from './config/errors.js';
+import { binaryAddr, parseInet4, parseInet6 } from './config/inet.js';
 
 /**
  * nginx variables: the per-request inputs they read, "complex values" (text with `$var` and
@@ -11,9 +12,15 @@ import { configError, type SourceLocation } from './config/errors.js';
 export interface RequestVariables {
   /** The client's headers as Node's `rawHeaders` (name, value, name, value, ...). */
   readonly rawHeaders: readonly string[];
-  /** Client address, an IPv4-mapped `::ffff:` prefix already stripped. */
-  readonly remoteAddress: string;
-  readonly remotePort: string;
+  /**
+   * `$remote_addr` and `$remote_port`: the peer's (an IPv4-mapped `::ffff:` prefix stripped),
+   * or what a trusted proxy reported (realip; the port is then empty unless it sent one).
+   */
+  remoteAddress: string;
+  remotePort: string;
+  /** The TCP peer whatever realip did: `$realip_remote_addr`, `$realip_remote_port`. */
+  readonly peerAddress: string;
+  readonly peerPort: string;
   /** `$host`: request-line host, else Host header without port, lowercased, else server name. */
   host: string;
   /** `$proxy_host`: the upstream group name, or `host:port` of proxy_pass (`:80` omitted). */
@@ -57,6 +64,8 @@ export interface RequestVariables {
 /** A RequestVariables with neutral values, for requests made up outside a connection and tests. */
 export function requestVariables(init: Partial<RequestVariables> = {}): RequestVariables {
   return {
+    peerAddress: init.remoteAddress ?? '',
+    peerPort: init.remotePort ?? '',
     rawHeaders: [],
     remoteAddress: '',
     remotePort: '',
@@ -207,10 +216,19 @@ export function seconds(ms: number): string {
 
 const HOSTNAME = hostname();
 
+/** The address as 4 or 16 bytes (latin1 characters); other peers (unix sockets) as text, like nginx. */
+function binaryRemoteAddr(address: string): string {
+  const bytes = parseInet4(address) ?? parseInet6(address);
+  return bytes ? binaryAddr(bytes) : address;
+}
+
 const BUILTINS: Record<string, VariableGetter> = {
   host: (r) => r.host,
   remote_addr: (r) => r.remoteAddress,
   remote_port: (r) => r.remotePort,
+  binary_remote_addr: (r) => binaryRemoteAddr(r.remoteAddress),
+  realip_remote_addr: (r) => r.peerAddress,
+  realip_remote_port: (r) => r.peerPort,
   proxy_host: (r) => r.proxyHost,
   proxy_port: (r) => {
     const at = r.proxyHost.lastIndexOf(':');

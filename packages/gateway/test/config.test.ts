@@ -90,7 +90,7 @@ describe('compile', () => {
       ['Host', '$host'],
       ['X-Real-IP', '$remote_addr'],
       ['X-Forwarded-For', '$proxy_add_x_forwarded_for'],
-      ['Upgrade', '$http_upgrade'],
+      ['Upgrade', '$websocket_upgrade'],
       ['Connection', '$connection_upgrade'],
     ]);
     expect(root?.proxy?.upstream?.name).toBe('web');
@@ -214,7 +214,7 @@ describe('compile', () => {
     ['bad proxy_next_upstream_tries', http('  proxy_next_upstream_tries x;'), `invalid number in ${F}:3`],
     ['bad proxy_connect_timeout', http('  proxy_connect_timeout 1x;'), `"proxy_connect_timeout" directive invalid value in ${F}:3`],
     ['bad keepalive_requests', http('  upstream u { server a:1; keepalive_requests x; }'), `invalid number in ${F}:3`],
-    ['keepalive_timeout outside upstream', http('  keepalive_timeout 5s;'), `"keepalive_timeout" directive is not allowed here in ${F}:3`],
+    ['keepalive_timeout at main level', lines('keepalive_timeout 5s;', 'events {}'), `"keepalive_timeout" directive is not allowed here in ${F}:1`],
     ['backup with ip_hash', http('  upstream u { ip_hash; server a:1 backup; }'), `balancing method does not support parameter "backup" in ${F}:3`],
     ['backup before hash', http('  upstream u {', '    server a:1 backup;', '    hash $uri;', '  }'), `balancing method does not support parameter "backup" in ${F}:4`],
     ['bad hash flag', http('  upstream u { hash $uri ring; server a:1; }'), `invalid parameter "ring" in ${F}:3`],

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { connect, createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup, closedPort, httpRequest, lines, onCleanup, startGateway, startUpstream } from './helpers.js';
+import { WS_HANDSHAKE_HEADERS, wsSwitch } from './ws-keys.js';
 
 afterEach(cleanup);
 
@@ -81,8 +82,8 @@ describe('WebSocket through proxy_pass with variables', () => {
   it('tunnels an upgrade to the sticky instance and retries the handshake on the next server when one is dead', async () => {
     const echo = createServer((socket) => {
       socket.on('error', () => {});
-      socket.once('data', () => {
-        socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+      socket.once('data', (head: Buffer) => {
+        socket.write(wsSwitch(head.toString('latin1')));
         socket.pipe(socket);
       });
     });
@@ -98,7 +99,7 @@ describe('WebSocket through proxy_pass with variables', () => {
       onCleanup(() => {
         socket.destroy();
       });
-      socket.write(`GET ${target} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n`);
+      socket.write(`GET ${target} HTTP/1.1\r\nHost: x\r\n${WS_HANDSHAKE_HEADERS}\r\n`);
       let got = '';
       socket.on('data', (c: Buffer) => {
         got += c.toString('latin1');

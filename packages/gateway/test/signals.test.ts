@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { cleanup, httpRequest, lines, onCleanup, startUpstream } from './helpers.js';
+import { WS_HANDSHAKE_HEADERS, wsSwitch } from './ws-keys.js';
 
 // dist/cli.js is built by test/global-setup.ts.
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
@@ -49,14 +50,14 @@ async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 5
   }
 }
 
-/** An upstream that answers an upgrade with 101 and then echoes. */
+/** An upstream that accepts a WebSocket handshake with 101 and then echoes. */
 async function echoUpstream(): Promise<number> {
   const sockets = new Set<Socket>();
   const server = createNetServer((socket) => {
     sockets.add(socket);
     socket.on('error', () => {});
-    socket.once('data', () => {
-      socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n');
+    socket.once('data', (head: Buffer) => {
+      socket.write(wsSwitch(head.toString('latin1')));
       socket.pipe(socket);
     });
   });
@@ -75,7 +76,7 @@ async function openTunnel(port: number): Promise<(text: string) => Promise<strin
   onCleanup(() => {
     socket.destroy();
   });
-  socket.write('GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n');
+  socket.write(`GET /ws HTTP/1.1\r\nHost: x\r\n${WS_HANDSHAKE_HEADERS}\r\n`);
   let buffered = '';
   socket.on('data', (c: Buffer) => (buffered += c.toString('latin1')));
   await eventually(async () => buffered, (b) => b.includes('\r\n\r\n'));

@@ -1,7 +1,10 @@
 import { asciiLower } from '../variables.js';
 import { defaultRedirect, DIRECTIVES, type Placement } from './directives.js';
+import { clientLimitsOf, serverClientLimitsOf } from './client-directives.js';
 import { ConfigError, configError } from './errors.js';
+import { checkLimitZones, limitsOf } from './limit-directives.js';
 import type { Directive } from './parser.js';
+import { realIpOf } from './realip-directives.js';
 import type { CompileContext, ContextName, HttpScope, LocationScope, ProxyDraft, ProxyPassDraft, Scopes } from './scopes.js';
 import { NEXT_UPSTREAM } from './types.js';
 import type { GatewayConfig, ListenConfig, LocationConfig, ProxyConfig, ServerConfig, UpstreamConfig } from './types.js';
@@ -26,6 +29,7 @@ export function compileConfig(tree: readonly Directive[], file: string): Gateway
   const errorLog = main.errorLog ?? main.http?.errorLog ?? null;
   // nginx reports this one without a location.
   if (!main.events) throw new ConfigError('no "events" section in configuration', file, 0);
+  checkLimitZones(main.http, file);
 
   return {
     file,
@@ -156,6 +160,8 @@ function finalizeHttp(http: HttpScope): { servers: ServerConfig[]; upstreams: Up
       addHeaders: firstOf(levels, 'addHeaders') ?? [],
       accessLogs: firstOf(levels, 'accessLogs') ?? [],
       stubStatus: location.stubStatus ?? false,
+      realip: realIpOf(levels),
+      limits: limitsOf(levels),
       proxy,
       file: location.file,
       line: location.line,
@@ -175,6 +181,9 @@ function finalizeHttp(http: HttpScope): { servers: ServerConfig[]; upstreams: Up
       ret: server.ret ?? null,
       addHeaders,
       accessLogs,
+      realip: realIpOf([server.proxy, http.proxy]),
+      limits: limitsOf([server.proxy, http.proxy]),
+      client: serverClientLimitsOf([server.proxy, http.proxy]),
       file: server.file,
       line: server.line,
     };
@@ -205,6 +214,7 @@ function merge(
   | 'nextUpstream'
   | 'nextUpstreamTries'
   | 'nextUpstreamTimeoutMs'
+  | 'client'
 > {
   const first = <K extends keyof ProxyDraft>(key: K): ProxyDraft[K] => levels.find((l) => l[key] !== undefined)?.[key];
   return {
@@ -218,6 +228,7 @@ function merge(
     nextUpstream: first('nextUpstream') ?? NEXT_UPSTREAM.error | NEXT_UPSTREAM.timeout,
     nextUpstreamTries: first('nextUpstreamTries') ?? 0,
     nextUpstreamTimeoutMs: first('nextUpstreamTimeoutMs') ?? 0,
+    client: clientLimitsOf(levels),
   };
 }
 

@@ -17,6 +17,9 @@ import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
 import { COMBINED, ERROR_LOG_LEVELS, logWrapper } from '../logging.js';
 import { NEXT_UPSTREAM, type BalancingMethod, type AccessLogConfig, type ErrorLogConfig, type LogEscape, type LogFormat, type RedirectRule } from './types.js';
 import { parseInteger, parseMilliseconds, parseSeconds } from './units.js';
+import { CLIENT_DIRECTIVES, CLIENT_KEEPALIVE_TIMEOUT } from './client-directives.js';
+import { LIMIT_DIRECTIVES } from './limit-directives.js';
+import { REALIP_DIRECTIVES } from './realip-directives.js';
 
 /**
  * The directive table: for each name, where it may appear, whether it opens a block, how many
@@ -557,6 +560,10 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
   // Expanded by the parser; only a block form (`include x {`) reaches this table.
   include: everywhere(() => {}),
 
+  ...REALIP_DIRECTIVES,
+  ...LIMIT_DIRECTIVES,
+  ...CLIENT_DIRECTIVES,
+
   worker_processes: {
     main: {
       block: false,
@@ -636,7 +643,8 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
       },
     },
   },
-  keepalive_timeout: { upstream: upstreamTime('keepaliveTimeoutMs') },
+  // The same name is the client connection's idle time at http, server and location level.
+  keepalive_timeout: { ...CLIENT_KEEPALIVE_TIMEOUT, upstream: upstreamTime('keepaliveTimeoutMs') },
   keepalive_time: { upstream: upstreamTime('keepaliveTimeMs') },
   keepalive_requests: {
     upstream: {

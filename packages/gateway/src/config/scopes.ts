@@ -1,6 +1,9 @@
 import type { CompiledRegex, Template, VariableRegistry } from '../variables.js';
 import type { SourceLocation } from './errors.js';
+import type { ClientDraft } from './client-directives.js';
+import type { LimitsDraft, LimitZone } from './limit-directives.js';
 import type { Directive } from './parser.js';
+import type { RealIpDraft } from './realip-directives.js';
 import type { AccessLogConfig, ErrorLogConfig, LogFormat, ServerName, AddHeaderSetting, BalancingMethod, HeaderSetting, RedirectRule, ListenConfig, ReturnConfig, UpstreamServerConfig } from './types.js';
 
 /**
@@ -31,6 +34,12 @@ export interface ProxyDraft {
   addHeaders?: AddHeaderSetting[];
   /** Undefined = inherit; [] = off. */
   accessLogs?: AccessLogConfig[];
+  /** set_real_ip_from, real_ip_header, real_ip_recursive (realip-directives.ts). */
+  realip?: RealIpDraft;
+  /** limit_req and limit_conn settings (limit-directives.ts). */
+  limits?: LimitsDraft;
+  /** client_*, send_timeout and keepalive_timeout (client-directives.ts). */
+  client?: ClientDraft;
 }
 
 export interface ProxyPassDraft extends SourceLocation {
@@ -71,6 +80,8 @@ export interface HttpScope {
   readonly servers: ServerScope[];
   readonly upstreams: UpstreamScope[];
   readonly variables: VariableRegistry;
+  /** limit_req_zone / limit_conn_zone, by name (created when first named). */
+  limitZones?: Map<string, LimitZone>;
 }
 
 export interface ServerScope extends SourceLocation {

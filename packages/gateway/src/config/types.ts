@@ -1,5 +1,8 @@
 import type { CompiledRegex, Template } from '../variables.js';
 import type { SourceLocation } from './errors.js';
+import type { ClientLimits, ServerClientLimits } from './client-directives.js';
+import type { LimitsConfig } from './limit-directives.js';
+import type { RealIpConfig } from './realip-directives.js';
 
 /**
  * The typed result of compiling an nginx configuration: every value validated, every default
@@ -57,6 +60,12 @@ export interface ServerConfig extends SourceLocation {
   readonly addHeaders: readonly AddHeaderSetting[];
   /** The effective access logs (empty: off). */
   readonly accessLogs: readonly AccessLogConfig[];
+  /** realip of the server level: nginx applies it before any location is looked up. */
+  readonly realip: RealIpConfig | null;
+  /** limit_req / limit_conn for requests no location matched. */
+  readonly limits: LimitsConfig | null;
+  /** How heads are read on this server's addresses (when it is their default), and the request limits outside any proxied location. */
+  readonly client: ServerClientLimits;
 }
 
 export type ServerName =
@@ -98,6 +107,10 @@ export interface LocationConfig extends SourceLocation {
   readonly accessLogs: readonly AccessLogConfig[];
   /** `stub_status`: the location answers with the connection counters. */
   readonly stubStatus: boolean;
+  /** realip of the location, used when the server level did not change the address. */
+  readonly realip: RealIpConfig | null;
+  /** limit_req / limit_conn for requests the location answers (not for its `return`). */
+  readonly limits: LimitsConfig | null;
   /** Null for a location without proxy_pass (nginx would serve static files; we answer 404). */
   readonly proxy: ProxyConfig | null;
 }
@@ -140,6 +153,8 @@ export interface ProxyConfig extends SourceLocation {
   /** `proxy_hide_header` (lowercased) and `proxy_pass_header` (lowercased). */
   readonly hideHeaders: readonly string[];
   readonly passHeaders: readonly string[];
+  /** The location's client_max_body_size, client_body_timeout, send_timeout, keepalive_timeout. */
+  readonly client: ClientLimits;
 }
 
 export type RedirectRule =

@@ -1,9 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 
-// nginx's default client_max_body_size: a larger request body is answered with 413.
-export const CLIENT_MAX_BODY_SIZE = 1024 * 1024;
-
 export interface BodyPump {
   /** Stops forwarding and removes every listener it added. */
   detach(): void;

@@ -8,7 +8,8 @@ import type { PeerSelection, ReleaseState } from '../upstream/balancer.js';
 import type { UpstreamGroup } from '../upstream/group.js';
 import type { UpstreamConnection } from '../upstream/pool.js';
 import { seconds, type RequestVariables } from '../variables.js';
-import { CLIENT_MAX_BODY_SIZE, pumpRequestBody, type BodyPump } from './body.js';
+import { pumpRequestBody, type BodyPump } from './body.js';
+import { acceptsHandshake } from './websocket-handshake.js';
 
 /**
  * One request to an upstream group, from picking a server to the end of the response:
@@ -19,7 +20,8 @@ import { CLIENT_MAX_BODY_SIZE, pumpRequestBody, type BodyPump } from './body.js'
 
 export type RequestBody =
   | { readonly kind: 'none' }
-  | { readonly kind: 'stream'; readonly source: IncomingMessage; readonly chunked: boolean }
+  /** `limit`: client_max_body_size in bytes (Infinity: none). */
+  | { readonly kind: 'stream'; readonly source: IncomingMessage; readonly chunked: boolean; readonly limit: number }
   | { readonly kind: 'buffer'; readonly data: Buffer };
 
 export type UpstreamPolicy = Pick<
@@ -35,6 +37,8 @@ export interface ExchangeRequest {
   readonly headRequest: boolean;
   /** The client asked to upgrade; a 101 hands the socket over instead of relaying a body. */
   readonly upgrade: boolean;
+  /** For an upgrade: the `Sec-WebSocket-Accept` a 101 must carry (the client's handshake). */
+  readonly websocketAccept?: string;
   /** Nothing in the request forbids keeping the connection (HTTP/1.1, no `Connection: close`). */
   readonly keepAlive: boolean;
   /** The location's proxy_*_timeout and proxy_next_upstream* settings (its ProxyConfig). */
@@ -228,7 +232,7 @@ export class UpstreamExchange {
       return;
     }
     this.bodyConsumed = true;
-    this.pump = pumpRequestBody(body.source, socket, body.chunked, CLIENT_MAX_BODY_SIZE, {
+    this.pump = pumpRequestBody(body.source, socket, body.chunked, body.limit, {
       done: () => {
         this.pump = null;
         this.requestSent();
@@ -255,6 +259,11 @@ export class UpstreamExchange {
     if (head.statusCode === 101) {
       if (!this.request.upgrade) {
         this.onFailure('invalid', 'upstream sent "101 Switching Protocols" to a request that did not ask to upgrade');
+        return;
+      }
+      const accept = this.request.websocketAccept;
+      if (accept === undefined || !acceptsHandshake(head, accept)) {
+        this.onFailure('invalid', 'upstream sent "101 Switching Protocols" without the "Sec-WebSocket-Accept" of the handshake');
         return;
       }
       this.headSeen = true;

@@ -1,18 +1,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ResponseHead } from '../http1/response-parser.js';
 import type { AddHeaderSetting } from '../config/types.js';
-import type { GatewayRuntime } from '../runtime.js';
+import { admit } from '../limits/admission.js';
+import { timerDelay, type GatewayRuntime } from '../runtime.js';
 import type { RequestVariables } from '../variables.js';
-import { CLIENT_MAX_BODY_SIZE, readRequestBody } from './body.js';
+import { readRequestBody } from './body.js';
+import { bodyLimit, endResponse, limitsOf, superviseRequest } from './client-limits.js';
 import { errorPageBody, errorPageHeaders, reasonPhrase, textHeaders } from './error-pages.js';
 import { UpstreamExchange, type RequestBody, type ResponseBody } from './exchange.js';
-import { clientAddress, isNonIdempotent, prepareRequest, type PreparedRequest } from './request.js';
+import { isNonIdempotent, prepareRequest, type PreparedRequest } from './request.js';
 import { renderRequestHead, type RequestBodyInfo } from './request-headers.js';
 import { addHeaderPairs, redirectRewriter, responseHeaders } from './response-headers.js';
 import type { ServerSet } from './routing.js';
-
-// nginx closes the client connection when a slow client has not taken data for send_timeout.
-const SEND_TIMEOUT_MS = 60_000;
 
 type ProxyRequest = Extract<PreparedRequest, { kind: 'proxy' }>;
 
@@ -42,13 +41,14 @@ export function handleHttpRequest(
     fail(err);
     return;
   }
-  proxyRequest(req, res, prepared, runtime).catch(fail);
+  superviseRequest(req, res, limitsOf(prepared, servers), prepared.vars, runtime);
+  // limit_req / limit_conn may refuse the request or hold it a while first.
+  admit(prepared, runtime, res, (admitted) => proxyRequest(req, res, admitted, runtime).catch(fail));
 }
 
 async function proxyRequest(req: IncomingMessage, res: ServerResponse, prepared: PreparedRequest, runtime: GatewayRuntime) {
-  const socket = req.socket;
   if (prepared.kind === 'reply') {
-    if (prepared.error) runtime.log('error', `${prepared.error}, client: ${clientAddress(socket.remoteAddress)}, request: "${req.method} ${req.url} HTTP/${req.httpVersion}"`);
+    if (prepared.error) runtime.log('error', `${prepared.error}, client: ${prepared.vars.remoteAddress}, request: "${req.method} ${req.url} HTTP/${req.httpVersion}"`);
     return sendPage(req, res, prepared.status, prepared.location, prepared.body, prepared);
   }
   const { route, vars, target, group } = prepared;
@@ -60,16 +60,17 @@ async function proxyRequest(req: IncomingMessage, res: ServerResponse, prepared:
   let body: RequestBody = { kind: 'none' };
   let bodyInfo: RequestBodyInfo = { length: '', chunked: false };
   const contentLength = req.headers['content-length'];
+  const maxBody = bodyLimit(proxy.client);
   if (contentLength !== undefined) {
-    if (Number(contentLength) > CLIENT_MAX_BODY_SIZE) return sendPage(req, res, 413, undefined, undefined, page);
+    if (Number(contentLength) > maxBody) return sendPage(req, res, 413, undefined, undefined, page);
     bodyInfo = { length: String(Number(contentLength)), chunked: false };
-    if (Number(contentLength) > 0) body = { kind: 'stream', source: req, chunked: false };
+    if (Number(contentLength) > 0) body = { kind: 'stream', source: req, chunked: false, limit: maxBody };
   } else if (req.headers['transfer-encoding'] !== undefined) {
     if (proxy.httpVersion === '1.1') {
       bodyInfo = { length: '', chunked: true };
-      body = { kind: 'stream', source: req, chunked: true };
+      body = { kind: 'stream', source: req, chunked: true, limit: maxBody };
     } else {
-      const data = await readRequestBody(req, CLIENT_MAX_BODY_SIZE);
+      const data = await readRequestBody(req, maxBody);
       if (data === 'too-large') return sendPage(req, res, 413, undefined, undefined, page);
       bodyInfo = { length: String(data.length), chunked: false };
       body = { kind: 'buffer', data };
@@ -148,12 +149,12 @@ function relay(req: IncomingMessage, res: ServerResponse, head: ResponseHead, bo
     if (res.write(chunk) || stalled) return;
     body.pause();
     res.once('drain', onDrain);
-    stalled = setTimeout(() => res.destroy(), SEND_TIMEOUT_MS);
+    stalled = setTimeout(() => res.destroy(), timerDelay(route.config.client.sendTimeoutMs));
   };
   body.onEnd = () => {
     clearTimeout(stalled);
     res.off('drain', onDrain);
-    res.end();
+    endResponse(res, route.config.client.sendTimeoutMs);
   };
   body.onAbort = () => {
     clearTimeout(stalled);

@@ -3,7 +3,9 @@ import type { Socket } from 'node:net';
 import { formatSocketAddress } from '../config/addresses.js';
 import { escapeUri, normalizePath, splitRequestTarget, validateHost } from '../uri.js';
 import type { UpstreamGroup } from '../upstream/group.js';
+import type { LimitsConfig } from '../config/limit-directives.js';
 import type { AccessLogConfig, AddHeaderSetting, ProxyConfig, ReturnConfig } from '../config/types.js';
+import { applyRealIp } from '../limits/realip.js';
 import { Stats } from '../stats.js';
 import { asciiLower, evaluate, requestVariables, type RequestVariables, type Template } from '../variables.js';
 import { resolveDynamicPass } from './dynamic-pass.js';
@@ -27,6 +29,8 @@ export type PreparedRequest =
       /** The `add_header` list of the level that answered. */
       readonly addHeaders: readonly AddHeaderSetting[];
       readonly accessLogs: readonly AccessLogConfig[];
+      /** limit_req / limit_conn to apply first (src/limits/admission.ts); null: none. */
+      readonly limits: LimitsConfig | null;
     }
   | {
       readonly kind: 'proxy';
@@ -37,6 +41,7 @@ export type PreparedRequest =
       readonly vars: RequestVariables;
       /** The request target to send upstream. */
       readonly target: string;
+      readonly limits: LimitsConfig | null;
     };
 
 interface ConnectionInfo {
@@ -72,7 +77,7 @@ export function prepareRequest(req: IncomingMessage, servers: ServerSet, socket:
       httpVersion: req.httpVersion,
       startMs,
     });
-    return { kind: 'reply', status: 400, vars, addHeaders: fallback.addHeaders, accessLogs: fallback.accessLogs };
+    return { kind: 'reply', status: 400, vars, addHeaders: fallback.addHeaders, accessLogs: fallback.accessLogs, limits: null };
   };
   let hostHeader: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
@@ -126,18 +131,24 @@ export function prepareRequest(req: IncomingMessage, servers: ServerSet, socket:
   vars.serverName = server.config.serverName;
   // $host falls back to the server name when the request named no host.
   if (host === '') vars.host = server.config.serverName;
-  const serverLevel = { vars, addHeaders: server.config.addHeaders, accessLogs: server.config.accessLogs };
+  // nginx's post-read phase: realip with the server's settings, before anything else runs.
+  const realIpDone = server.config.realip !== null && applyRealIp(server.config.realip, vars);
+  const serverLevel = { vars, addHeaders: server.config.addHeaders, accessLogs: server.config.accessLogs, limits: null };
   if (server.config.ret) return { ...returnReply(server.config.ret, vars, socket), ...serverLevel };
   const match = matchLocation(server, path, vars);
-  if (!match) return { kind: 'reply', status: 404, ...serverLevel };
+  if (!match) return { kind: 'reply', status: 404, ...serverLevel, limits: server.config.limits };
   const location = match.location.config;
-  const level = { vars, addHeaders: location.addHeaders, accessLogs: location.accessLogs };
+  // The auto-redirect and `return` come before nginx's preaccess phase: no location realip, no limits.
+  const rewriteLevel = { vars, addHeaders: location.addHeaders, accessLogs: location.accessLogs, limits: null };
   if (match.redirect) {
     const args = query >= 0 ? split.target.slice(query) : '';
     const target = absoluteUrl(host, socket, escapeUri(location.prefix) + args);
-    return { kind: 'reply', status: 301, location: target, ...level };
+    return { kind: 'reply', status: 301, location: target, ...rewriteLevel };
   }
-  if (location.ret) return { ...returnReply(location.ret, vars, socket), ...level };
+  if (location.ret) return { ...returnReply(location.ret, vars, socket), ...rewriteLevel };
+  // nginx's preaccess phase: the location's realip (unless the server's applied), then its limits.
+  if (!realIpDone && location.realip) applyRealIp(location.realip, vars);
+  const level = { ...rewriteLevel, limits: location.limits };
   if (location.stubStatus) {
     // ngx_http_stub_status_handler: GET and HEAD only.
     if (vars.method !== 'GET' && vars.method !== 'HEAD') return { kind: 'reply', status: 405, ...level };

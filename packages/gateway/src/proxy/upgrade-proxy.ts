@@ -1,19 +1,23 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ResponseHead } from '../http1/response-parser.js';
+import { admit } from '../limits/admission.js';
 import type { GatewayRuntime } from '../runtime.js';
 import { rawErrorResponse, rawHead } from './error-pages.js';
 import { UpstreamExchange, type ResponseBody } from './exchange.js';
-import { clientAddress, isNonIdempotent, prepareRequest, type PreparedRequest } from './request.js';
+import { isNonIdempotent, prepareRequest, type PreparedRequest } from './request.js';
 import { renderRequestHead } from './request-headers.js';
 import { addHeaderPairs, responseHeaders, type HideFilter } from './response-headers.js';
 import type { ServerSet } from './routing.js';
 import { tunnel } from './tunnel.js';
+import { checkHandshake } from './websocket-handshake.js';
 
 /**
- * Handles a request that asks to switch protocols (Node's 'upgrade' event): forward it with
- * the same header rules as any request; on 101, tunnel the raw sockets; on anything else,
- * relay that response and close, since the client's socket has left Node's HTTP machinery.
+ * Handles a request that asks to switch to WebSocket (Node's 'upgrade' event; other upgrades
+ * were made plain requests by `declineOtherUpgrades`): check the handshake, forward it with
+ * the same header rules as any request; on a 101 that accepts the handshake, tunnel the raw
+ * sockets; on anything else, relay that response and close, since the client's socket has
+ * left Node's HTTP machinery.
  */
 export function handleUpgrade(
   req: IncomingMessage,
@@ -38,8 +42,14 @@ export function handleUpgrade(
     socket.end(rawErrorResponse(500), 'latin1');
     return;
   }
+  // limit_req / limit_conn may refuse the request or hold it a while first.
+  admit(prepared, runtime, socket, (admitted) => forwardUpgrade(req, socket, clientHead, admitted, runtime));
+}
+
+/** Answers what the gateway answers itself, or forwards the request and tunnels on a 101. */
+function forwardUpgrade(req: IncomingMessage, socket: Socket, clientHead: Buffer, prepared: PreparedRequest, runtime: GatewayRuntime): void {
   if (prepared.kind === 'reply') {
-    if (prepared.error) runtime.log('error', `${prepared.error}, client: ${clientAddress(socket.remoteAddress)}, request: "${req.method} ${req.url} HTTP/${req.httpVersion}"`);
+    if (prepared.error) runtime.log('error', `${prepared.error}, client: ${prepared.vars.remoteAddress}, request: "${req.method} ${req.url} HTTP/${req.httpVersion}"`);
     prepared.vars.status = prepared.status;
     if (prepared.status === 444) socket.destroy();
     else socket.end(rawErrorResponse(prepared.status, prepared.location, prepared.body), 'latin1');
@@ -48,6 +58,14 @@ export function handleUpgrade(
   const { route, vars, target, group } = prepared;
   const proxy = route.config;
   const method = req.method ?? 'GET';
+  // Only a well-formed WebSocket handshake may open a tunnel (a deliberate difference from nginx).
+  const handshake = checkHandshake(req);
+  if (!handshake.ok) {
+    runtime.log('info', `client sent invalid WebSocket handshake: ${handshake.reason}, client: ${vars.remoteAddress}, request: "${method} ${req.url} HTTP/${req.httpVersion}"`);
+    vars.status = 400;
+    socket.end(rawErrorResponse(400), 'latin1');
+    return;
+  }
 
   let exchange: UpstreamExchange;
   try {
@@ -60,6 +78,7 @@ export function handleUpgrade(
         nonIdempotent: isNonIdempotent(method),
         headRequest: method === 'HEAD',
         upgrade: true,
+        websocketAccept: handshake.accept,
         keepAlive: false,
         policy: proxy,
         vars,

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { freePort } from '@chat/devstack';
+import { wsAccept } from '../ws-keys.js';
 
 /**
  * Recording upstream servers for the differential suite: raw `net` servers (not Node's HTTP
@@ -241,7 +242,12 @@ function serveConnection(
       case 'upgrade': {
         tunnel = true;
         let head = 'HTTP/1.1 101 Switching Protocols\r\n';
-        for (const [n, v] of action.headers ?? [['Upgrade', 'websocket'], ['Connection', 'Upgrade']]) head += `${n}: ${v}\r\n`;
+        const headers = action.headers ?? [['Upgrade', 'websocket'], ['Connection', 'Upgrade']];
+        for (const [n, v] of headers) head += `${n}: ${v}\r\n`;
+        // Like a WebSocket server, answer the client's key (RFC 6455) unless told otherwise.
+        const key = req.headers.find(([n]) => n.toLowerCase() === 'sec-websocket-key')?.[1];
+        const answered = headers.some(([n]) => n.toLowerCase() === 'sec-websocket-accept');
+        if (key !== undefined && !answered) head += `Sec-WebSocket-Accept: ${wsAccept(key)}\r\n`;
         socket.write(`${head}\r\n${action.greeting ?? ''}`, 'latin1');
         if (buffer.length > 0) {
           countTunnel(buffer.length);

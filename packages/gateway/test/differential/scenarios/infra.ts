@@ -20,7 +20,8 @@ const template = substituteAddresses(
   '{{LISTEN}}',
 ).replace(/^worker_processes\s+\w+;/m, 'worker_processes 1;');
 
-export const wsUpgrade: Behaviour = () => ({ kind: 'upgrade', headers: [['Upgrade', 'websocket'], ['Connection', 'Upgrade'], ['Sec-WebSocket-Accept', 'abc=']] });
+/** A WebSocket server: 101 with the accept for the client's key (see upstreams.ts), then echo. */
+export const wsUpgrade: Behaviour = () => ({ kind: 'upgrade', headers: [['Upgrade', 'websocket'], ['Connection', 'Upgrade']] });
 
 const upgradeRequest = (target: string, extra: [string, string][] = []) =>
   request(target, {

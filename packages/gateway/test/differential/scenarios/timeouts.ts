@@ -2,6 +2,7 @@ import { expect } from 'vitest';
 import type { NormalizedResponse } from '../normalize.js';
 import { conf, request, type Group, type RunContext } from '../scenario.js';
 import { silent, type UpstreamKind } from '../upstreams.js';
+import { WS_HANDSHAKE } from '../../ws-keys.js';
 import { wsUpgrade } from './infra.js';
 
 /**
@@ -40,7 +41,7 @@ ${servers}
 const status = (r: unknown) => (r as NormalizedResponse | 'closed') === 'closed' ? 'closed' : (r as NormalizedResponse).status;
 const upgrade = (cx: RunContext) =>
   cx.open().then(async (conn) => {
-    conn.write(request('/ws', { headers: [['Upgrade', 'websocket'], ['Connection', 'Upgrade']] }));
+    conn.write(request('/ws', { headers: WS_HANDSHAKE }));
     const head = cx.normalize(await conn.readResponse());
     return { conn, head };
   });

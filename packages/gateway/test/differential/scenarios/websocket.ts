@@ -1,6 +1,7 @@
 import { expect } from 'vitest';
 import type { NormalizedResponse } from '../normalize.js';
 import { conf, filler, request, type Group, type RunContext } from '../scenario.js';
+import { WS_HANDSHAKE } from '../../ws-keys.js';
 import { wsUpgrade } from './infra.js';
 
 /** WebSocket / Upgrade tunnels beyond infra/nginx.conf's recipe. */
@@ -25,7 +26,8 @@ const config = conf(`
   }
 `);
 
-const ws = (target: string, connection = 'Upgrade') => request(target, { headers: [['Upgrade', 'websocket'], ['Connection', connection]] });
+const ws = (target: string, connection = 'Upgrade') =>
+  request(target, { headers: WS_HANDSHAKE.map(([n, v]) => (n === 'Connection' ? [n, connection] : [n, v])) });
 
 async function handshake(cx: RunContext, target: string, first?: string) {
   const conn = await cx.open();
