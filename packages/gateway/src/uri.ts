@@ -18,6 +18,9 @@ export function splitRequestTarget(url: string): RequestTarget | null {
   const m = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)(.*)$/.exec(url);
   if (!m) return null;
   const host = m[1] as string;
+  // nginx's request-line parser takes only a name or an [IPv6] literal and a port here: user
+  // info (`user@host`) and other characters are a 400, even though a Host header may have them.
+  if (!/^(?:[A-Za-z0-9.-]*|\[[0-9A-Fa-f:.]*\])(?::[0-9]*)?$/.test(host)) return null;
   const rest = m[2] as string;
   return { host, target: rest.startsWith('/') ? rest : `/${rest}` };
 }

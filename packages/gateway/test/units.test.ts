@@ -75,6 +75,10 @@ describe('request targets', () => {
     expect(splitRequestTarget('http://Example.com:81/p?q')).toEqual({ host: 'Example.com:81', target: '/p?q' });
     expect(splitRequestTarget('http://example.com')).toEqual({ host: 'example.com', target: '/' });
     expect(splitRequestTarget('*')).toBeNull();
+    // nginx's request-line parser refuses user info and odd characters in the authority.
+    expect(splitRequestTarget('http://user@evil.example/abs')).toBeNull();
+    expect(splitRequestTarget('http://ev_il/')).toBeNull();
+    expect(splitRequestTarget('http://[::1]:8080/x')).toEqual({ host: '[::1]:8080', target: '/x' });
   });
 
   it('validates hosts like ngx_http_validate_host', () => {
