@@ -41,6 +41,9 @@ export function refuseHead(req: IncomingMessage, limits: HeadLimits): HeadRefusa
   if (!fits(method.length + 1 + url.length + ' HTTP/1.1\r\n'.length)) return 414;
   // ngx_http_parse_request_line: only HTTP/1.x (and 0.9) is spoken.
   if (req.httpVersionMajor > 1) return 505;
+  // A request line without a version followed by header lines: nginx would proxy it as HTTP/0.9
+  // and answer with a bare body; the gateway speaks no HTTP/0.9 and refuses it.
+  if (req.httpVersionMajor === 0) return 400;
   const raw = req.rawHeaders;
   if (raw.length / 2 > limits.maxHeaders) return 494;
   for (let i = 0; i < raw.length; i += 2) {
@@ -49,6 +52,8 @@ export function refuseHead(req: IncomingMessage, limits: HeadLimits): HeadRefusa
   if (!fits(2)) return 494;
   const te = req.headers['transfer-encoding'];
   if (te !== undefined) {
+    // "client sent duplicate header line": nginx takes one Transfer-Encoding, whatever it says.
+    if (raw.filter((name, i) => i % 2 === 0 && name.toLowerCase() === 'transfer-encoding').length > 1) return 400;
     // "client sent HTTP/1.0 request with Transfer-Encoding header": a framing 1.0 does not have.
     if (req.httpVersionMinor === 0) return 400;
     // "client sent unknown Transfer-Encoding": nginx knows `chunked` alone.
@@ -144,8 +149,10 @@ function clientErrorStatus(err: ParseError): HeadRefusal {
     }
     case 'HPE_INVALID_TRANSFER_ENCODING':
       // nginx: 501 for any Transfer-Encoding but `chunked` (spaces around it aside), even next
-      // to a Content-Length; 400 for a `chunked` one next to a Content-Length, or two of them.
-      return transferEncodings(packet).some((v) => v.toLowerCase() !== 'chunked') ? 501 : 400;
+      // to a Content-Length; 400 for a `chunked` one next to a Content-Length, or two of them
+      // (a duplicate header line, whatever their values).
+      const values = transferEncodings(packet);
+      return values.length === 1 && values[0]?.toLowerCase() !== 'chunked' ? 501 : 400;
     default:
       return 400;
   }
