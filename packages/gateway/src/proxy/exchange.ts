@@ -126,12 +126,15 @@ export class UpstreamExchange implements ConnectionOwner, ParserEvents, Response
   // --- ResponseBody: flow control from the client side ---------------------------------
 
   pause(): void {
+    // Once the response is complete the connection may already serve another request.
+    if (this.finished) return;
     // While the client is slow, the upstream is not "idle": suspend the read timeout.
     this.conn?.socket.pause();
     this.conn?.clearTimeout();
   }
 
   resume(): void {
+    if (this.finished) return;
     this.conn?.socket.resume();
     this.conn?.setTimeout(this.request.policy.readTimeoutMs);
   }

@@ -52,6 +52,9 @@ export class KeepalivePool implements ConnectionOwner {
     if (this.idle.length >= this.max) (this.idle.shift() as UpstreamConnection).destroy();
     conn.owner = this;
     conn.setTimeout(this.limits.idleTimeoutMs);
+    // The last response may have ended while a slow client had the socket paused; an idle
+    // connection must be read so that an upstream close is noticed.
+    conn.socket.resume();
     this.idle.push(conn);
   }
 
