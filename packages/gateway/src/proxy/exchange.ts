@@ -269,7 +269,15 @@ export class UpstreamExchange implements ConnectionOwner, ParserEvents, Response
       socket.pause();
       // The server stays in use (max_conns, least_conn) for as long as the tunnel lives.
       socket.once('close', () => this.releasePeer('ok'));
-      this.notify(() => this.handlers.upgraded(head, socket, parser.upgradeLeftover));
+      // The tunnel owns the socket now: hold on to nothing else for its lifetime.
+      this.conn = null;
+      this.parser = null;
+      try {
+        this.handlers.upgraded(head, socket, parser.upgradeLeftover);
+      } catch (err) {
+        this.runtime.log('error', `${(err as Error).message} while relaying, request: ${this.request.describe}`);
+        socket.destroy();
+      }
       return;
     }
     if (this.nextForStatus(head.statusCode, parser)) return;
