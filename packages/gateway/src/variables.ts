@@ -115,7 +115,14 @@ export function evaluate(t: Template, r: RequestVariables): string {
 
 /** ASCII-only lowercasing, as nginx's ngx_strlow (JS's toLowerCase would touch latin1 bytes). */
 export function asciiLower(s: string): string {
-  return /[A-Z]/.test(s) ? s.replace(/[A-Z]+/g, (m) => m.toLowerCase()) : s;
+  let upper = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    // toLowerCase() would also fold non-ASCII letters (the Kelvin sign becomes "k").
+    if (c > 127) return s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+    if (c >= 65 && c <= 90) upper = true;
+  }
+  return upper ? s.toLowerCase() : s;
 }
 
 /**

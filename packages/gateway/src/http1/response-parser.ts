@@ -15,6 +15,8 @@ export interface ResponseHead {
   readonly connectionClose: boolean;
   /** The body ends when the connection does (no length, not chunked). */
   readonly closeDelimited: boolean;
+  /** The head has a Content-Length (also for HEAD, 204 and 304, where it frames nothing). */
+  readonly hasContentLength: boolean;
 }
 
 /** The upstream broke HTTP; nginx logs "upstream sent invalid ..." and answers 502. */
@@ -47,16 +49,17 @@ const INVALID_VALUE_CHAR = /[^\t\x20-\x7e\x80-\xff]/;
 // nginx's default proxy_buffer_size (one page): a larger response head is "too big".
 const DEFAULT_MAX_HEAD_BYTES = 4096;
 const MAX_CHUNK_LINE = 4096;
+const EMPTY = Buffer.alloc(0);
 
 export class ResponseParser {
   private state = State.Head;
-  private head: Buffer = Buffer.alloc(0);
+  private head: Buffer = EMPTY;
   private scanFrom = 0;
   private remaining = 0;
   private line = '';
   private stopped = false;
   /** Bytes that followed a 101 head: the first bytes of the upgraded stream. */
-  upgradeLeftover: Buffer = Buffer.alloc(0);
+  upgradeLeftover: Buffer = EMPTY;
 
   constructor(
     private readonly events: ParserEvents,
@@ -165,7 +168,7 @@ export class ResponseParser {
     if (end > this.maxHeadBytes) throw new UpstreamProtocolError('upstream sent too big header');
 
     const consumedFromChunk = off + (end - start);
-    this.head = Buffer.alloc(0);
+    this.head = EMPTY;
     this.scanFrom = 0;
     const head = parseHead(buf.toString('latin1', 0, end), this.headRequest);
 
@@ -228,8 +231,8 @@ const duplicateHeader = (name: string) => new UpstreamProtocolError(`upstream se
 type Framing = { kind: 'none' } | { kind: 'length'; length: number } | { kind: 'chunked' } | { kind: 'close' };
 
 function parseHead(text: string, headRequest: boolean): { statusCode: number; head: ResponseHead; framing: Framing } {
-  const lines = text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
-  const status = /^HTTP\/1\.([0-9]) ([0-9]{3})(?:[ \t](.*))?$/.exec(lines[0] ?? '');
+  const firstEnd = lineEnd(text, 0);
+  const status = /^HTTP\/1\.([0-9]) ([0-9]{3})(?:[ \t](.*))?$/.exec(text.slice(0, firstEnd.end));
   if (!status) throw new UpstreamProtocolError('upstream sent no valid HTTP/1.0 header');
   const minorVersion = Number(status[1]);
   const statusCode = Number(status[2]);
@@ -240,13 +243,17 @@ function parseHead(text: string, headRequest: boolean): { statusCode: number; he
   let contentLength: string | undefined;
   let transferEncoding: string | undefined;
   let connectionClose = minorVersion === 0;
-  for (const line of lines.slice(1)) {
+  for (let at = firstEnd.next; at < text.length; ) {
+    const { end, next } = lineEnd(text, at);
+    const line = text.slice(at, end);
+    at = next;
     if (line === '') continue;
     const colon = line.indexOf(':');
     const name = colon > 0 ? line.slice(0, colon) : '';
-    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
+    const value = trimSpaces(line, colon + 1);
     if (!TOKEN.test(name) || INVALID_VALUE_CHAR.test(value)) throw new UpstreamProtocolError('upstream sent invalid header');
-    const lower = name.toLowerCase();
+    // Only the three names that matter here are lowercased.
+    const lower = name.length === 14 || name.length === 17 || name.length === 10 ? name.toLowerCase() : '';
     if (lower === 'content-length') {
       if (contentLength !== undefined) throw duplicateHeader(name);
       contentLength = value;
@@ -285,6 +292,23 @@ function parseHead(text: string, headRequest: boolean): { statusCode: number; he
       rawHeaders,
       connectionClose,
       closeDelimited: framing.kind === 'close',
+      hasContentLength: contentLength !== undefined,
     },
   };
+}
+
+/** The line starting at `at`: where it ends (before CRLF or a bare LF) and where the next starts. */
+function lineEnd(text: string, at: number): { end: number; next: number } {
+  const lf = text.indexOf('\n', at);
+  if (lf < 0) return { end: text.length, next: text.length };
+  return { end: lf > at && text.charCodeAt(lf - 1) === 13 ? lf - 1 : lf, next: lf + 1 };
+}
+
+/** `line` from `from`, without leading and trailing spaces and tabs (and nothing else). */
+function trimSpaces(line: string, from: number): string {
+  let start = from;
+  let end = line.length;
+  while (start < end && (line.charCodeAt(start) === 32 || line.charCodeAt(start) === 9)) start++;
+  while (end > start && (line.charCodeAt(end - 1) === 32 || line.charCodeAt(end - 1) === 9)) end--;
+  return line.slice(start, end);
 }

@@ -1,12 +1,12 @@
 import type { IncomingMessage } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { formatSocketAddress } from '../config/addresses.js';
 import { NEXT_UPSTREAM, type ProxyConfig } from '../config/types.js';
-import { ResponseParser, type ResponseHead } from '../http1/response-parser.js';
+import { ResponseParser, type ParserEvents, type ResponseHead } from '../http1/response-parser.js';
 import { timerDelay, type GatewayRuntime } from '../runtime.js';
 import type { PeerSelection, ReleaseState } from '../upstream/balancer.js';
 import type { UpstreamGroup } from '../upstream/group.js';
-import type { UpstreamConnection } from '../upstream/pool.js';
+import { UpstreamConnection, type ConnectionOwner } from '../upstream/connection.js';
 import { seconds, type RequestVariables } from '../variables.js';
 import { pumpRequestBody, type BodyPump } from './body.js';
 import { acceptsHandshake } from './websocket-handshake.js';
@@ -83,11 +83,10 @@ const STATUS_FT: Readonly<Record<number, number>> = {
 
 const noop = () => {};
 
-export class UpstreamExchange {
+export class UpstreamExchange implements ConnectionOwner, ParserEvents, ResponseBody {
   private readonly selection: PeerSelection;
   private conn: UpstreamConnection | null = null;
   private cached = false;
-  private detachSocket = noop;
   private pump: BodyPump | null = null;
   private parser: ResponseParser | null = null;
   /** Some of the client's body was consumed: it cannot be sent again. */
@@ -97,9 +96,13 @@ export class UpstreamExchange {
   private headSeen = false;
   private lastHead: ResponseHead | null = null;
   private finished = false;
-  private readonly body: ResponseBody;
   private readonly startTime = Date.now();
   private attemptStart = 0;
+
+  // The response body's consumer side (ResponseBody), assigned in `response()`.
+  onData: (chunk: Buffer) => void = noop;
+  onEnd: () => void = noop;
+  onAbort: () => void = noop;
 
   constructor(
     private readonly group: UpstreamGroup,
@@ -110,20 +113,6 @@ export class UpstreamExchange {
     this.selection = group.balancer.begin(request.vars);
     const limit = request.policy.nextUpstreamTries;
     if (limit && this.selection.tries > limit) this.selection.tries = limit;
-    this.body = {
-      onData: noop,
-      onEnd: noop,
-      onAbort: noop,
-      pause: () => {
-        // While the client is slow, the upstream is not "idle": suspend the read timeout.
-        this.conn?.socket.pause();
-        this.conn?.socket.setTimeout(0);
-      },
-      resume: () => {
-        this.conn?.socket.resume();
-        this.conn?.socket.setTimeout(timerDelay(this.request.policy.readTimeoutMs));
-      },
-    };
   }
 
   start(): void {
@@ -137,6 +126,24 @@ export class UpstreamExchange {
     this.teardown(true);
     this.releasePeer('ok');
   }
+
+  // --- ResponseBody: flow control from the client side ---------------------------------
+
+  pause(): void {
+    // Once the response is complete the connection may already serve another request.
+    if (this.finished) return;
+    // While the client is slow, the upstream is not "idle": suspend the read timeout.
+    this.conn?.socket.pause();
+    this.conn?.clearTimeout();
+  }
+
+  resume(): void {
+    if (this.finished) return;
+    this.conn?.socket.resume();
+    this.conn?.setTimeout(this.request.policy.readTimeoutMs);
+  }
+
+  // --- one try ---------------------------------------------------------------------------
 
   private attempt(): void {
     const peer = this.group.balancer.pick(this.selection);
@@ -157,64 +164,57 @@ export class UpstreamExchange {
       return;
     }
     this.cached = false;
-    const socket = connect({ host: peer.address, port: peer.port, noDelay: true });
-    this.runtime.track(socket);
-    this.use({ socket, peer, requests: 0, createdAt: Date.now() });
-    socket.setTimeout(timerDelay(this.request.policy.connectTimeoutMs));
+    const conn = UpstreamConnection.open(peer, this);
+    this.runtime.track(conn.socket);
+    this.use(conn);
+    conn.setTimeout(this.request.policy.connectTimeoutMs);
   }
 
   private use(conn: UpstreamConnection): void {
     this.conn = conn;
+    conn.owner = this;
     this.connected = false;
     this.bodySent = false;
     conn.requests++;
-    const socket = conn.socket;
-    const parser = new ResponseParser(
-      {
-        onHead: (head) => this.onHead(head, parser),
-        onBody: (chunk) => this.notify(() => this.body.onData(chunk)),
-        onComplete: (extraBytes) => this.onComplete(parser, extraBytes),
-      },
-      this.request.headRequest,
-    );
-    this.parser = parser;
+    this.parser = new ResponseParser(this, this.request.headRequest);
+  }
 
-    const onConnect = () => this.onConnected();
-    const onData = (chunk: Buffer) => {
-      try {
-        parser.push(chunk);
-      } catch (err) {
-        this.onFailure('invalid', `upstream sent invalid response: ${(err as Error).message}`);
-      }
-    };
-    const onEnd = () => {
-      try {
-        parser.end();
-      } catch (err) {
-        this.onFailure('error', (err as Error).message);
-      }
-    };
-    const doing = () =>
-      !this.connected ? 'connecting to' : !this.bodySent ? 'sending request to' : 'reading response header from';
-    const onError = (err: Error) => this.onFailure('error', `${err.message} while ${doing()} upstream`);
-    const onClose = () => this.onFailure('error', `upstream prematurely closed connection while ${doing()} upstream`);
-    const onTimeout = () => this.onFailure('timeout', `upstream timed out while ${doing()} upstream`);
+  // --- ConnectionOwner: the upstream socket's events --------------------------------------
 
-    socket.once('connect', onConnect);
-    socket.on('data', onData);
-    socket.on('end', onEnd);
-    socket.on('error', onError);
-    socket.on('close', onClose);
-    socket.on('timeout', onTimeout);
-    this.detachSocket = () => {
-      socket.off('connect', onConnect);
-      socket.off('data', onData);
-      socket.off('end', onEnd);
-      socket.off('error', onError);
-      socket.off('close', onClose);
-      socket.off('timeout', onTimeout);
-      this.detachSocket = noop;
-    };
+  upstreamConnect(): void {
+    this.onConnected();
+  }
+
+  upstreamData(_conn: UpstreamConnection, chunk: Buffer): void {
+    try {
+      this.parser?.push(chunk);
+    } catch (err) {
+      this.onFailure('invalid', `upstream sent invalid response: ${(err as Error).message}`);
+    }
+  }
+
+  upstreamEnd(): void {
+    try {
+      this.parser?.end();
+    } catch (err) {
+      this.onFailure('error', (err as Error).message);
+    }
+  }
+
+  upstreamError(_conn: UpstreamConnection, err: Error): void {
+    this.onFailure('error', `${err.message} while ${this.doing()} upstream`);
+  }
+
+  upstreamClose(): void {
+    this.onFailure('error', `upstream prematurely closed connection while ${this.doing()} upstream`);
+  }
+
+  upstreamTimeout(): void {
+    this.onFailure('timeout', `upstream timed out while ${this.doing()} upstream`);
+  }
+
+  private doing(): string {
+    return !this.connected ? 'connecting to' : !this.bodySent ? 'sending request to' : 'reading response header from';
   }
 
   private onConnected(): void {
@@ -222,7 +222,7 @@ export class UpstreamExchange {
     const socket = conn.socket;
     this.connected = true;
     // proxy_send_timeout while the request is being written, then proxy_read_timeout.
-    socket.setTimeout(timerDelay(this.request.policy.sendTimeoutMs));
+    conn.setTimeout(this.request.policy.sendTimeoutMs);
     let flushed = socket.write(this.request.head, 'latin1');
     const body = this.request.body;
     if (body.kind === 'buffer') flushed = socket.write(body.data);
@@ -251,11 +251,14 @@ export class UpstreamExchange {
   private requestSent(): void {
     if (this.finished || this.bodySent) return;
     this.bodySent = true;
-    if (!this.headSeen) this.conn?.socket.setTimeout(timerDelay(this.request.policy.readTimeoutMs));
+    if (!this.headSeen) this.conn?.setTimeout(this.request.policy.readTimeoutMs);
   }
 
-  private onHead(head: ResponseHead, parser: ResponseParser): void {
+  // --- ParserEvents: the response as it is parsed -----------------------------------------
+
+  onHead(head: ResponseHead): void {
     const conn = this.conn as UpstreamConnection;
+    const parser = this.parser as ResponseParser;
     if (head.statusCode === 101) {
       if (!this.request.upgrade) {
         this.onFailure('invalid', 'upstream sent "101 Switching Protocols" to a request that did not ask to upgrade');
@@ -271,18 +274,55 @@ export class UpstreamExchange {
       this.recordAttempt(101);
       parser.stop();
       this.teardown(false);
-      conn.socket.pause();
-      conn.socket.setTimeout(0);
+      const socket = conn.detach();
+      socket.pause();
       // The server stays in use (max_conns, least_conn) for as long as the tunnel lives.
-      conn.socket.once('close', () => this.releasePeer('ok'));
-      this.notify(() => this.handlers.upgraded(head, conn.socket, parser.upgradeLeftover));
+      socket.once('close', () => this.releasePeer('ok'));
+      // The tunnel owns the socket now: hold on to nothing else for its lifetime.
+      this.conn = null;
+      this.parser = null;
+      try {
+        this.handlers.upgraded(head, socket, parser.upgradeLeftover);
+      } catch (err) {
+        this.runtime.log('error', `${(err as Error).message} while relaying, request: ${this.request.describe}`);
+        socket.destroy();
+      }
       return;
     }
     if (this.nextForStatus(head.statusCode, parser)) return;
     this.headSeen = true;
     this.lastHead = head;
     this.recordAttempt(head.statusCode);
-    this.notify(() => this.handlers.response(head, this.body));
+    this.notify(() => this.handlers.response(head, this));
+  }
+
+  onBody(chunk: Buffer): void {
+    try {
+      this.onData(chunk);
+    } catch (err) {
+      this.relayFailed(err);
+    }
+  }
+
+  onComplete(extraBytes: boolean): void {
+    if (this.finished) return;
+    this.finished = true;
+    const conn = this.conn as UpstreamConnection;
+    const parser = this.parser as ResponseParser;
+    const reusable =
+      this.group.pool !== null &&
+      this.request.keepAlive &&
+      !this.request.upgrade &&
+      this.bodySent &&
+      !extraBytes &&
+      parser.done &&
+      !this.lastHead?.connectionClose &&
+      !this.lastHead?.closeDelimited;
+    this.teardown(false);
+    if (reusable) this.group.pool?.put(conn);
+    else conn.destroy();
+    this.releasePeer('ok');
+    this.notify(this.onEnd);
   }
 
   /** ngx_http_upstream_test_next(): a status listed in proxy_next_upstream moves to the next server. */
@@ -302,26 +342,6 @@ export class UpstreamExchange {
     return true;
   }
 
-  private onComplete(parser: ResponseParser, extraBytes: boolean): void {
-    if (this.finished) return;
-    this.finished = true;
-    const conn = this.conn as UpstreamConnection;
-    const reusable =
-      this.group.pool !== null &&
-      this.request.keepAlive &&
-      !this.request.upgrade &&
-      this.bodySent &&
-      !extraBytes &&
-      parser.done &&
-      !this.lastHead?.connectionClose &&
-      !this.lastHead?.closeDelimited;
-    this.teardown(false);
-    if (reusable) this.group.pool?.put(conn);
-    else conn.socket.destroy();
-    this.releasePeer('ok');
-    this.notify(() => this.body.onEnd());
-  }
-
   private onFailure(kind: FailureKind, reason: string): void {
     if (this.finished) return;
     const peer = this.conn?.peer;
@@ -333,7 +353,7 @@ export class UpstreamExchange {
       this.finished = true;
       this.teardown(true);
       this.releasePeer('ok');
-      this.notify(() => this.body.onAbort());
+      this.notify(this.onAbort);
       return;
     }
 
@@ -393,19 +413,24 @@ export class UpstreamExchange {
     try {
       fn();
     } catch (err) {
-      this.runtime.log('error', `${(err as Error).message} while relaying, request: ${this.request.describe}`);
-      this.conn?.socket.destroy();
+      this.relayFailed(err);
     }
   }
 
-  /** Stops listening to the current upstream socket, optionally destroying it. */
+  private relayFailed(err: unknown): void {
+    this.runtime.log('error', `${(err as Error).message} while relaying, request: ${this.request.describe}`);
+    this.conn?.socket.destroy();
+  }
+
+  /** Stops taking events from the current upstream connection, optionally destroying it. */
   private teardown(destroy: boolean): void {
-    this.detachSocket();
+    const conn = this.conn;
+    if (conn?.owner === this) conn.owner = null;
     this.pump?.detach();
     this.pump = null;
     if (destroy) {
       this.parser?.stop();
-      this.conn?.socket.destroy();
+      conn?.destroy();
     }
   }
 }

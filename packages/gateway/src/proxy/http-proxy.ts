@@ -118,9 +118,8 @@ function relay(req: IncomingMessage, res: ServerResponse, head: ResponseHead, bo
   const status = head.statusCode;
   vars.status = status;
   const bodyless = req.method === 'HEAD' || status === 204 || status === 304;
-  const hasLength = head.rawHeaders.some((v, i) => i % 2 === 0 && v.toLowerCase() === 'content-length');
   // An HTTP/1.0 client cannot get a chunked body: then the end of the body is the close.
-  const keepAlive = res.shouldKeepAlive && (bodyless || hasLength || req.httpVersion !== '1.0');
+  const keepAlive = res.shouldKeepAlive && (bodyless || head.hasContentLength || req.httpVersion !== '1.0');
   const rewrite = redirectRewriter(route.config.redirects, vars, vars.host || (socket.localAddress ?? ''), socket.localPort ?? 80);
   const headers = responseHeaders(head.rawHeaders, {
     rewrite,

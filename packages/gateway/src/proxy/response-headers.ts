@@ -69,8 +69,11 @@ export function responseHeaders(raw: readonly string[], opts: ResponseHeaderOpti
     if (lower === 'content-type' || lower === 'content-length') front.push(name, value);
     else rest.push(name, value);
   }
-  const out = ['Server', server, 'Date', date ?? httpDate(), ...front, 'Connection', opts.connection, ...rest];
-  if (opts.extra) out.push(...opts.extra);
+  const out = ['Server', server, 'Date', date ?? httpDate()];
+  for (const item of front) out.push(item);
+  out.push('Connection', opts.connection);
+  for (const item of rest) out.push(item);
+  if (opts.extra) for (const item of opts.extra) out.push(item);
   return out;
 }
 
@@ -111,11 +114,12 @@ export function redirectRewriter(
   };
 }
 
+const NONE: readonly string[] = [];
 const SAFE_STATUSES = new Set([200, 201, 204, 206, 301, 302, 303, 304, 307, 308]);
 
 /** ngx_http_headers_filter: `add_header` for safe statuses, `always` ones for any; "" adds nothing. */
-export function addHeaderPairs(list: readonly AddHeaderSetting[], status: number, vars: RequestVariables | undefined): string[] {
-  if (list.length === 0) return [];
+export function addHeaderPairs(list: readonly AddHeaderSetting[], status: number, vars: RequestVariables | undefined): readonly string[] {
+  if (list.length === 0) return NONE;
   const safe = SAFE_STATUSES.has(status);
   const out: string[] = [];
   for (const h of list) {

@@ -122,7 +122,7 @@ function forwardUpgrade(req: IncomingMessage, socket: Socket, clientHead: Buffer
 }
 
 /** The upstream declined to switch: pass its answer on, delimited by closing the connection. */
-function relayAndClose(socket: Socket, head: ResponseHead, body: ResponseBody, filter: HideFilter, extra: string[]): void {
+function relayAndClose(socket: Socket, head: ResponseHead, body: ResponseBody, filter: HideFilter, extra: readonly string[]): void {
   if (socket.destroyed) return;
   const headers = responseHeaders(head.rawHeaders, { rewrite: null, connection: 'close', filter, extra });
   socket.write(rawHead(head.statusCode, head.statusMessage, headers), 'latin1');
