@@ -86,8 +86,11 @@ export class LogFiles {
     return stream;
   }
 
+  private closed = false;
+
   /** Writes the access log lines of a finished request. */
   access(logs: readonly AccessLogConfig[], vars: RequestVariables): void {
+    if (this.closed) return;
     for (const log of logs) {
       if (log.condition) {
         const v = evaluate(log.condition, vars);
@@ -98,6 +101,10 @@ export class LogFiles {
   }
 
   async close(): Promise<void> {
+    // Connections destroyed just before close() log their last lines in their 'close' events,
+    // which run before the next turn of the event loop; after that, the files are shut.
+    await new Promise((resolve) => setImmediate(resolve));
+    this.closed = true;
     const files = [...this.streams.values()].filter((s): s is WriteStream => s !== process.stderr && s !== process.stdout);
     this.streams.clear();
     await Promise.all(files.map((f) => new Promise<void>((resolve) => f.end(resolve))));

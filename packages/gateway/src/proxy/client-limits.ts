@@ -43,11 +43,13 @@ export function superviseRequest(req: IncomingMessage, res: ServerResponse, limi
   const headers = req.headers;
   const hasBody = headers['transfer-encoding'] !== undefined || (headers['content-length'] ?? '0') !== '0';
   if (!hasBody || req.complete) return;
-  watchBody(req, limits.bodyTimeoutMs, () => {
+  const watch = watchBody(req, limits.bodyTimeoutMs, () => {
     runtime.log('info', `client timed out while reading client request body, client: ${vars.remoteAddress}, request: "${req.method} ${req.url} HTTP/${req.httpVersion}"`);
     if (!res.headersSent) vars.status = 408;
     res.destroy();
   });
+  // The timer holds the request, response and socket: it must not outlive the response.
+  res.once('close', () => clearTimeout(watch));
 }
 
 /**
@@ -56,7 +58,7 @@ export function superviseRequest(req: IncomingMessage, res: ServerResponse, limi
  * nginx does not read then either. Checked a few times per period rather than per chunk, so
  * that a fast upload costs nothing; it fires between `ms` and `1.25 ms` after the last byte.
  */
-function watchBody(req: IncomingMessage, ms: number, timedOut: () => void): void {
+function watchBody(req: IncomingMessage, ms: number, timedOut: () => void): NodeJS.Timeout {
   const socket = req.socket;
   let seen = socket.bytesRead;
   let idleSince = Date.now();
@@ -72,6 +74,7 @@ function watchBody(req: IncomingMessage, ms: number, timedOut: () => void): void
     }
     timer.refresh();
   }, timerDelay(ms / 4));
+  return timer;
 }
 
 /**

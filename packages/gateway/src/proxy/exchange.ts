@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { formatSocketAddress } from '../config/addresses.js';
 import { NEXT_UPSTREAM, type ProxyConfig } from '../config/types.js';
 import { ResponseParser, type ParserEvents, type ResponseHead } from '../http1/response-parser.js';
-import { timerDelay, type GatewayRuntime } from '../runtime.js';
+import type { GatewayRuntime } from '../runtime.js';
 import type { PeerSelection, ReleaseState } from '../upstream/balancer.js';
 import type { UpstreamGroup } from '../upstream/group.js';
 import { UpstreamConnection, type ConnectionOwner } from '../upstream/connection.js';

@@ -147,12 +147,13 @@ function clientErrorStatus(err: ParseError): HeadRefusal {
       const major = /^[^\r\n]* HTTP\/(\d+)\./.exec(packet)?.[1];
       return major !== undefined && Number(major) > 1 ? 505 : 400;
     }
-    case 'HPE_INVALID_TRANSFER_ENCODING':
+    case 'HPE_INVALID_TRANSFER_ENCODING': {
       // nginx: 501 for any Transfer-Encoding but `chunked` (spaces around it aside), even next
       // to a Content-Length; 400 for a `chunked` one next to a Content-Length, or two of them
       // (a duplicate header line, whatever their values).
       const values = transferEncodings(packet);
       return values.length === 1 && values[0]?.toLowerCase() !== 'chunked' ? 501 : 400;
+    }
     default:
       return 400;
   }
