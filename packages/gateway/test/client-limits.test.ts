@@ -4,10 +4,10 @@ import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, parseConfigText } from '../src/index.js';
+import { parseConfigText } from '../src/index.js';
 import type { LogLevel } from '../src/runtime.js';
 import { RawConnection } from './differential/client.js';
-import { cleanup, FILE, httpRequest, lines, onCleanup, startGateway, startUpstream, type Upstream } from './helpers.js';
+import { cleanup, FILE, httpRequest, lines, onCleanup, startGateway, startUpstream, type Upstream, configErrorOf } from './helpers.js';
 
 /**
  * client_header_timeout, client_header_buffer_size, large_client_header_buffers,
@@ -22,15 +22,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const http = (...body: string[]) => lines('events {}', 'http {', ...body, '}');
 
-function errorOf(text: string): string {
-  try {
-    parseConfigText(text, FILE);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.message;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+const errorOf = (text: string): string => configErrorOf(text).message;
 
 describe('client limits: configuration', () => {
   it("has nginx's defaults", () => {

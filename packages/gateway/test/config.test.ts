@@ -4,21 +4,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/parser.js';
-import { ConfigError, loadConfig, parseConfigText } from '../src/index.js';
-import { FILE, lines } from './helpers.js';
+import { loadConfig, parseConfigText } from '../src/index.js';
+import { FILE, lines, configErrorOf } from './helpers.js';
 
 const INFRA = fileURLToPath(new URL('../../../infra/nginx.conf', import.meta.url));
 
-/** The ConfigError a config text produces. */
-function errorOf(text: string): ConfigError {
-  try {
-    parseConfigText(text, FILE);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return err as ConfigError;
-  }
-  throw new Error('expected a ConfigError');
-}
+const errorOf = configErrorOf;
 
 const http = (...body: string[]) => lines('events {}', 'http {', ...body, '}');
 

@@ -1,8 +1,9 @@
 import { once } from 'node:events';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
-import { createGateway, parseConfigText, type Gateway, type GatewayOptions } from '../src/index.js';
+import { ConfigError, createGateway, parseConfigText, type Gateway, type GatewayOptions } from '../src/index.js';
 import { freePort } from '@chat/devstack';
+import type { LimitsConfig } from '../src/config/limit-directives.js';
 
 /** Test plumbing: real servers and sockets on 127.0.0.1 ephemeral ports, closed after each test. */
 
@@ -21,6 +22,28 @@ export async function cleanup(): Promise<void> {
 export const lines = (...text: string[]): string => `${text.join('\n')}\n`;
 
 export const FILE = '/etc/chat-gateway/nginx.conf';
+
+/** The ConfigError a config text must raise; anything else fails the test. */
+export function configErrorOf(text: string): ConfigError {
+  try {
+    parseConfigText(text, FILE);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+/** A config with `http` lines in the http block and `location` lines in `location /`. */
+export const limitsConfig = (http: string[], location: string[] = []): string =>
+  lines('events {}', 'http {', ...http.map((l) => `  ${l}`), '  server { listen 80;', '    location / { proxy_pass http://app:3000;', ...location.map((l) => `      ${l}`), '  } }', '}');
+
+/** The limit_req/limit_conn settings `location /` of such a config ends up with. */
+export function limitsOf(http: string[], location: string[] = []): LimitsConfig {
+  const limits = parseConfigText(limitsConfig(http, location), FILE).servers[0]?.locations[0]?.limits;
+  if (!limits) throw new Error('no limits');
+  return limits;
+}
 
 export interface RecordedRequest {
   readonly method: string;

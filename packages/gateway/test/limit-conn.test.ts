@@ -3,32 +3,16 @@ import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import type { LimitsConfig, LimitZone } from '../src/config/limit-directives.js';
-import { ConfigError, parseConfigText } from '../src/index.js';
+import type { LimitZone } from '../src/config/limit-directives.js';
 import { limitConnections, LimitConnZoneState } from '../src/limits/limit-conn.js';
 import { requestVariables } from '../src/variables.js';
-import { cleanup, FILE, httpRequest, lines, onCleanup, startGateway, startUpstream } from './helpers.js';
+import { cleanup, configErrorOf, httpRequest, limitsConfig as config, limitsOf, onCleanup, startGateway, startUpstream } from './helpers.js';
 
 afterEach(cleanup);
 
-const config = (http: string[], location: string[] = []) =>
-  lines('events {}', 'http {', ...http.map((l) => `  ${l}`), '  server { listen 80;', '    location / { proxy_pass http://app:3000;', ...location.map((l) => `      ${l}`), '  } }', '}');
 
-function errorOf(text: string): string {
-  try {
-    parseConfigText(text, FILE);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).message;
-  }
-  throw new Error('expected a ConfigError');
-}
+const errorOf = (text: string): string => configErrorOf(text).message;
 
-function limitsOf(http: string[], location: string[] = []): LimitsConfig {
-  const limits = parseConfigText(config(http, location), FILE).servers[0]?.locations[0]?.limits;
-  if (!limits) throw new Error('no limits');
-  return limits;
-}
 
 const at = (line: number) => ` in /etc/chat-gateway/nginx.conf:${line}`;
 const zone = 'limit_conn_zone $http_x_key zone=c:32k;';

@@ -2,33 +2,18 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { LimitsConfig, LimitZone } from '../src/config/limit-directives.js';
-import { ConfigError, loadConfig, parseConfigText } from '../src/index.js';
+import type { LimitZone } from '../src/config/limit-directives.js';
+import { loadConfig } from '../src/index.js';
 import { limitRequests, LimitReqZoneState, type LimitReqResult } from '../src/limits/limit-req.js';
 import { LimitZones, limitZonesOf } from '../src/limits/zones.js';
 import { evaluate, requestVariables, type Template } from '../src/variables.js';
-import { cleanup, FILE, httpRequest, lines, onCleanup, startGateway, startUpstream } from './helpers.js';
+import { cleanup, configErrorOf, httpRequest, limitsConfig as config, limitsOf, lines, onCleanup, startGateway, startUpstream } from './helpers.js';
 
 afterEach(cleanup);
 
-const config = (http: string[], location: string[] = []) =>
-  lines('events {}', 'http {', ...http.map((l) => `  ${l}`), '  server { listen 80;', '    location / { proxy_pass http://app:3000;', ...location.map((l) => `      ${l}`), '  } }', '}');
 
-function errorOf(text: string): string {
-  try {
-    parseConfigText(text, FILE);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).message;
-  }
-  throw new Error('expected a ConfigError');
-}
+const errorOf = (text: string): string => configErrorOf(text).message;
 
-function limitsOf(http: string[], location: string[] = []): LimitsConfig {
-  const limits = parseConfigText(config(http, location), FILE).servers[0]?.locations[0]?.limits;
-  if (!limits) throw new Error('no limits');
-  return limits;
-}
 
 /** Runs a location's limit_req on fresh zone states; `at(ms, key)` sends one request at a time. */
 function bucket(http: string[], location: string[]) {

@@ -1,24 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { binaryAddr, formatAddr, parseAddrPort, parseCidr, parseInet4, parseInet6 } from '../src/config/inet.js';
-import { ConfigError, parseConfigText } from '../src/index.js';
+import { parseConfigText } from '../src/index.js';
 import { applyRealIp } from '../src/limits/realip.js';
 import type { RealIpConfig } from '../src/config/realip-directives.js';
 import { evaluate, requestVariables, type Template } from '../src/variables.js';
-import { cleanup, FILE, httpRequest, lines, pairs, startGateway, startUpstream } from './helpers.js';
+import { cleanup, FILE, httpRequest, lines, pairs, startGateway, startUpstream, configErrorOf } from './helpers.js';
 
 afterEach(cleanup);
 
 const http = (...body: string[]) => lines('events {}', 'http {', ...body, '  server { listen 80; location / { proxy_pass http://app; } }', '}');
 
-function errorOf(text: string): string {
-  try {
-    parseConfigText(text, FILE);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).message;
-  }
-  throw new Error('expected a ConfigError');
-}
+const errorOf = (text: string): string => configErrorOf(text).message;
 
 /** The realip settings of the first location of a config with `directives` at http level. */
 function realipOf(...directives: string[]) {
