@@ -2,7 +2,6 @@ import { once } from 'node:events';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { ConfigError, createGateway, parseConfigText, type Gateway, type GatewayOptions } from '../src/index.js';
-import { freePort } from '@chat/devstack';
 import type { LimitsConfig } from '../src/config/limit-directives.js';
 
 /** Test plumbing: real servers and sockets on 127.0.0.1 ephemeral ports, closed after each test. */
@@ -109,8 +108,12 @@ export async function startUpstream(handler: Handler = (_req, res) => res.end('o
   };
 }
 
-/** A port that was just listened on and closed: connecting to it is refused. */
-export const closedPort = freePort;
+/**
+ * A loopback port nothing listens on, so connecting to it is refused: port 1 (tcpmux, unused).
+ * Not a just-freed ephemeral port: the kernel may hand that very port to the next listener, such
+ * as the gateway under test, which then proxies the "dead" server's requests to itself.
+ */
+export const closedPort = async (): Promise<number> => 1;
 
 export interface RunningGateway {
   readonly port: number;
