@@ -1,6 +1,5 @@
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { freePort } from '@chat/devstack';
 import { wsAccept } from '../ws-keys.js';
 
 /**
@@ -118,8 +117,11 @@ export interface UpstreamSet {
   close(): Promise<void>;
 }
 
-/** A port that was just listened on and closed: connecting to it is refused. */
-export const refusedPort = freePort;
+/**
+ * A loopback port nothing listens on: port 1 (tcpmux, unused). Not a just-freed ephemeral
+ * port, which the kernel may hand to the next listener, such as an engine under test.
+ */
+export const refusedPort = async (): Promise<number> => 1;
 
 export type UpstreamKind = 'server' | 'refused';
 
