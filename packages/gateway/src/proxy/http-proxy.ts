@@ -157,6 +157,8 @@ function relay(req: IncomingMessage, res: ServerResponse, head: ResponseHead, bo
   };
   body.onAbort = () => {
     clearTimeout(stalled);
+    // nginx has already passed the head on; Node would hold it until the first body bytes.
+    res.flushHeaders();
     res.destroy();
   };
 }

@@ -88,6 +88,19 @@ export const timeoutGroups: Group[] = [
         },
       },
     },
+    {
+      name: 'the upstream closes right after the head: the head is relayed, then the connection is cut',
+      run: async (cx) => {
+        cx.behave(0, () => ({ kind: 'raw', bytes: 'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n', close: true }));
+        const conn = await cx.open();
+        conn.write(request('/cut'));
+        const closed = (await conn.waitClosed(6_000)) !== null;
+        const got = conn.takeBuffered().toString('latin1');
+        conn.destroy();
+        return { closed, head: /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\n$/.test(got) };
+      },
+      expectNginx: (o) => expect(o.client).toEqual({ closed: true, head: true }),
+    },
   ]),
   group('read timeout, next upstream', ['server', 'server'], '', [
     {
