@@ -232,3 +232,17 @@ export function tally(picks: unknown): Record<string, number> {
 export function conf(http: string): string {
   return `worker_processes 1;\nevents { worker_connections 1024; }\nhttp {\n${http}\n}\n`;
 }
+
+/** Sends a request that asks to upgrade; on a 101, checks that bytes come back through the tunnel. */
+export async function tunnelAttempt(cx: RunContext, bytes: string): Promise<{ response: Reply; echoed: string | null }> {
+  const conn = await cx.open();
+  conn.write(bytes);
+  const response = cx.normalize(await conn.readOutcome());
+  let echoed: string | null = null;
+  if (response !== 'closed' && response.status === 101) {
+    conn.write('ping');
+    echoed = (await conn.readBytes(4)).toString('latin1');
+  }
+  conn.destroy();
+  return { response, echoed };
+}

@@ -5,7 +5,7 @@ import { expect } from 'vitest';
 import { WS_HANDSHAKE } from '../../ws-keys.js';
 import { packageDir } from '../harness.js';
 import type { NormalizedResponse } from '../normalize.js';
-import { request, type Group, type RunContext } from '../scenario.js';
+import { request, tunnelAttempt, type Group, type RunContext } from '../scenario.js';
 import { echo, type Behaviour } from '../upstreams.js';
 
 /**
@@ -32,20 +32,6 @@ async function answer(cx: RunContext, bytes: string) {
   const closed = (await conn.waitClosed(1_500)) !== null;
   conn.destroy();
   return { response, closed };
-}
-
-/** An upgrade attempt: the response, and what a ping through a tunnel brings back (null without one). */
-async function tunnelAttempt(cx: RunContext, bytes: string) {
-  const conn = await cx.open();
-  conn.write(bytes);
-  const response = cx.normalize(await conn.readOutcome());
-  let echoed: string | null = null;
-  if (response !== 'closed' && response.status === 101) {
-    conn.write('ping');
-    echoed = (await conn.readBytes(4)).toString('latin1');
-  }
-  conn.destroy();
-  return { response, echoed };
 }
 
 type Answer = { response: NormalizedResponse; closed: boolean };

@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
 import type { NormalizedResponse } from '../normalize.js';
-import { conf, filler, request, type Group, type RunContext } from '../scenario.js';
+import { conf, filler, request, tunnelAttempt, type Group, type RunContext } from '../scenario.js';
 import { WS_HANDSHAKE } from '../../ws-keys.js';
 import { wsUpgrade } from './infra.js';
 
@@ -100,16 +100,7 @@ export const websocketGroups: Group[] = [
         name: 'Upgrade with "Connection: keep-alive": forwarded as an upgrade by the config',
         run: async (cx) => {
           cx.behave(0, wsUpgrade);
-          const conn = await cx.open();
-          conn.write(ws('/always-upgrade/x', 'keep-alive'));
-          const response = cx.normalize(await conn.readOutcome());
-          let echoed: string | null = null;
-          if (response !== 'closed' && response.status === 101) {
-            conn.write('ping');
-            echoed = (await conn.readBytes(4)).toString('latin1');
-          }
-          conn.destroy();
-          return { response, echoed };
+          return tunnelAttempt(cx, ws('/always-upgrade/x', 'keep-alive'));
         },
         expectNginx: (o) => expect(o.client).toMatchObject({ response: { status: 101 }, echoed: 'ping' }),
         difference: {
