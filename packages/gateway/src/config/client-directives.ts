@@ -2,7 +2,7 @@ import type { DirectiveSpec, Placement } from './directives.js';
 import { configError } from './errors.js';
 import type { Directive } from './parser.js';
 import type { HttpScope, LocationScope, ProxyDraft, ServerScope } from './scopes.js';
-import { duplicate, parseSize } from './slots.js';
+import { boundedNumber, duplicate, parseSize } from './slots.js';
 import { parseInteger, parseMilliseconds, parseSeconds } from './units.js';
 
 /**
@@ -123,10 +123,7 @@ const largeClientHeaderBuffers = placement([2, 2], (d, draft) => {
 
 /** ngx_conf_set_num_slot. */
 const maxHeaders = placement([1, 1], (d, draft) => {
-  if (draft.maxHeaders !== undefined) throw duplicate(d);
-  const n = parseInteger(d.args[0] as string);
-  if (n === null) throw configError(`"${d.name}" directive invalid number`, d);
-  draft.maxHeaders = n;
+  draft.maxHeaders = boundedNumber(d, draft.maxHeaders, 0, Number.MAX_SAFE_INTEGER);
 });
 
 /** ngx_http_core_keepalive(): `TIMEOUT [HEADER_TIMEOUT]`. */

@@ -16,6 +16,7 @@ import type {
 import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
 import { COMBINED, ERROR_LOG_LEVELS, logWrapper } from '../logging.js';
 import { NEXT_UPSTREAM, type BalancingMethod, type AccessLogConfig, type ErrorLogConfig, type LogEscape, type LogFormat, type RedirectRule } from './types.js';
+import { duplicate } from './slots.js';
 import { parseInteger, parseMilliseconds, parseSeconds } from './units.js';
 import { CLIENT_DIRECTIVES, CLIENT_KEEPALIVE_TIMEOUT } from './client-directives.js';
 import { LIMIT_DIRECTIVES } from './limit-directives.js';
@@ -69,7 +70,6 @@ function proxyDirective(
   };
 }
 
-const duplicate = (d: Directive) => configError(`"${d.name}" directive is duplicate`, d);
 
 const proxyHttpVersion = proxyDirective([1, 1], (d, proxy) => {
   if (proxy.httpVersion !== undefined) throw duplicate(d);
