@@ -42,6 +42,10 @@ export interface Gateway {
   drain(timeoutMs: number): Promise<void>;
 }
 
+// Node 20 arms keepAliveTimeout plus this (HTTP_SERVER_KEEP_ALIVE_TIMEOUT_BUFFER). Were it
+// different, superviseRequest() would just set the timer once more.
+const NODE_KEEPALIVE_BUFFER_MS = 1000;
+
 // How often Node checks head deadlines (client_header_timeout); nginx's timers are exact.
 const HEAD_DEADLINE_CHECK_MS = 250;
 
@@ -88,6 +92,8 @@ export function createGateway(initial: GatewayConfig, options: GatewayOptions = 
   function serve(key: string): Server {
     const pick = (socket: Socket): ServerSet => {
       const plan = plans.get(key) as BindPlan;
+      // Only a wildcard listener shared with address-specific servers needs getsockname().
+      if (plan.byLocalAddress.size === 0) return plan.servers;
       return plan.byLocalAddress.get(socket.localAddress ?? '') ?? plan.servers;
     };
     const server = createServer({ requestTimeout: 0, requireHostHeader: false, connectionsCheckingInterval: HEAD_DEADLINE_CHECK_MS });
@@ -176,10 +182,13 @@ export function createGateway(initial: GatewayConfig, options: GatewayOptions = 
   /**
    * nginx reads a head with the settings of its address's default server (client_header_timeout,
    * the header buffers); Node's are per listening socket. Keep-alive is set per response
-   * (client-limits.ts), so Node's own keepAliveTimeout only has to stay non-zero.
+   * (client-limits.ts); Node's own keepAliveTimeout must stay non-zero, and is made to arm
+   * the default server's keepalive_timeout, so that most responses need no second timer.
    */
   function readHeadsAs(server: Server, plan: BindPlan): void {
-    server.headersTimeout = timerDelay(plan.servers.defaultServer.config.client.headerTimeoutMs);
+    const client = plan.servers.defaultServer.config.client;
+    server.headersTimeout = timerDelay(client.headerTimeoutMs);
+    server.keepAliveTimeout = Math.max(1, timerDelay(client.keepaliveTimeoutMs) - NODE_KEEPALIVE_BUFFER_MS);
     // Node's cap on a head; refuseHead then measures it as nginx's buffers would hold it.
     const sets = [plan.servers, ...plan.byLocalAddress.values()];
     const largest = Math.max(...sets.map((set) => largestHead(set.defaultServer.config.client)));

@@ -35,8 +35,11 @@ export interface RequestVariables {
   readonly args: string;
   /** `$server_protocol` without the `HTTP/` prefix, e.g. `1.1`. */
   readonly httpVersion: string;
-  readonly serverAddr: string;
-  readonly serverPort: string;
+  /**
+   * The accepting socket, for `$server_addr` and `$server_port`: read only when a variable
+   * asks, since it costs a getsockname() per connection (nginx reads it lazily too).
+   */
+  readonly local: { readonly localAddress?: string; readonly localPort?: number } | null;
   /** `$server_name`: the first name of the server block that answers. */
   serverName: string;
   /** `$connection` and `$connection_requests`. */
@@ -63,37 +66,42 @@ export interface RequestVariables {
 
 /** A RequestVariables with neutral values, for requests made up outside a connection and tests. */
 export function requestVariables(init: Partial<RequestVariables> = {}): RequestVariables {
+  // Every field in one literal, so that all requests' variables share one shape.
   return {
-    peerAddress: init.remoteAddress ?? '',
-    peerPort: init.remotePort ?? '',
-    rawHeaders: [],
-    remoteAddress: '',
-    remotePort: '',
-    host: '',
-    proxyHost: '',
-    method: 'GET',
-    requestUri: '/',
-    uri: '/',
-    args: '',
-    httpVersion: '1.1',
-    serverAddr: '',
-    serverPort: '',
-    serverName: '',
-    connection: '0',
-    connectionRequests: '1',
-    startMs: Date.now(),
-    cache: [],
-    captures: null,
-    named: [],
-    status: 0,
-    upstreamAddr: '',
-    upstreamStatus: '',
-    upstreamResponseTime: '',
-    upstreamConnectTime: '',
-    bodyBytesSent: 0,
-    sentHeaders: [],
-    ...init,
+    rawHeaders: init.rawHeaders ?? [],
+    remoteAddress: init.remoteAddress ?? '',
+    remotePort: init.remotePort ?? '',
+    peerAddress: init.peerAddress ?? init.remoteAddress ?? '',
+    peerPort: init.peerPort ?? init.remotePort ?? '',
+    host: init.host ?? '',
+    proxyHost: init.proxyHost ?? '',
+    method: init.method ?? 'GET',
+    requestUri: init.requestUri ?? '/',
+    uri: init.uri ?? '/',
+    args: init.args ?? '',
+    httpVersion: init.httpVersion ?? '1.1',
+    local: init.local ?? null,
+    serverName: init.serverName ?? '',
+    connection: init.connection ?? '0',
+    connectionRequests: init.connectionRequests ?? '1',
+    startMs: init.startMs ?? Date.now(),
+    cache: init.cache ?? [],
+    captures: init.captures ?? null,
+    named: init.named ?? [],
+    status: init.status ?? 0,
+    upstreamAddr: init.upstreamAddr ?? '',
+    upstreamStatus: init.upstreamStatus ?? '',
+    upstreamResponseTime: init.upstreamResponseTime ?? '',
+    upstreamConnectTime: init.upstreamConnectTime ?? '',
+    bodyBytesSent: init.bodyBytesSent ?? 0,
+    sentHeaders: init.sentHeaders ?? [],
   };
+}
+
+/** `$remote_addr`: the client's address, without the `::ffff:` of an IPv4-mapped one. */
+export function clientAddress(remoteAddress: string | undefined): string {
+  const address = remoteAddress ?? '';
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice('::ffff:'.length) : address;
 }
 
 export type VariableGetter = (r: RequestVariables) => string;
@@ -256,8 +264,8 @@ const BUILTINS: Record<string, VariableGetter> = {
   scheme: () => 'http',
   https: () => '',
   server_protocol: (r) => `HTTP/${r.httpVersion}`,
-  server_addr: (r) => r.serverAddr,
-  server_port: (r) => r.serverPort,
+  server_addr: (r) => clientAddress(r.local?.localAddress),
+  server_port: (r) => String(r.local?.localPort ?? ''),
   server_name: (r) => r.serverName,
   hostname: () => HOSTNAME,
   pid: () => String(process.pid),

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { clientAddress } from '../src/proxy/request.js';
 import { parseConfigText } from '../src/index.js';
-import { evaluate, requestVariables, type RequestVariables } from '../src/variables.js';
+import { clientAddress, evaluate, requestVariables, type RequestVariables } from '../src/variables.js';
 import { FILE, lines } from './helpers.js';
 
 /** Compiles `values` as proxy_set_header values (after `preamble` in http{}) and evaluates them. */
@@ -152,7 +151,7 @@ describe('request variables', () => {
   it('exposes the request line and the connection', () => {
     const run = evaluator(['$request_method', '$request_uri', '$uri', '$scheme', '$server_port', '$remote_port', '$request', '$server_protocol', '$status']);
     expect(
-      run({ method: 'POST', requestUri: '/a%20b?x=1', uri: '/a b', args: 'x=1', serverPort: '8080', httpVersion: '1.1' }),
+      run({ method: 'POST', requestUri: '/a%20b?x=1', uri: '/a b', args: 'x=1', local: { localPort: 8080 }, httpVersion: '1.1' }),
     ).toEqual(['POST', '/a%20b?x=1', '/a b', 'http', '8080', '51000', 'POST /a%20b?x=1 HTTP/1.1', 'HTTP/1.1', '000']);
     expect(run({ status: 204 })[8]).toBe('204');
   });

@@ -33,11 +33,12 @@ export function superviseRequest(req: IncomingMessage, res: ServerResponse, limi
   if (limits.keepaliveTimeoutMs === 0) {
     res.shouldKeepAlive = false;
   } else {
+    const wait = timerDelay(limits.keepaliveTimeoutMs);
     res.once('finish', () => {
       // Node has just started its keep-alive wait if the connection is idle now (a socket
       // timeout; none while a pipelined request is still being answered): give it this
       // location's length. Node clears it when the next request starts.
-      if (socket.timeout) socket.setTimeout(timerDelay(limits.keepaliveTimeoutMs));
+      if (socket.timeout && socket.timeout !== wait) socket.setTimeout(wait);
     });
   }
   const headers = req.headers;

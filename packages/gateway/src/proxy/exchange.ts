@@ -1,5 +1,4 @@
 import type { IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
 import { formatSocketAddress } from '../config/addresses.js';
 import { NEXT_UPSTREAM, type ProxyConfig } from '../config/types.js';
 import { ResponseParser, type ParserEvents, type ResponseHead } from '../http1/response-parser.js';
@@ -61,7 +60,8 @@ export interface ResponseBody {
 
 export interface ExchangeHandlers {
   response(head: ResponseHead, body: ResponseBody): void;
-  upgraded(head: ResponseHead, socket: Socket, leftover: Buffer): void;
+  /** A 101 that accepts the handshake: `upstream` is the caller's from now on (set its owner). */
+  upgraded(head: ResponseHead, upstream: UpstreamConnection, leftover: Buffer): void;
   /** No usable response: 502 (error, no live upstreams) or 504 (timeout). */
   failed(status: 502 | 504): void;
   /** The request body exceeded client_max_body_size before any response came. */
@@ -274,18 +274,16 @@ export class UpstreamExchange implements ConnectionOwner, ParserEvents, Response
       this.recordAttempt(101);
       parser.stop();
       this.teardown(false);
-      const socket = conn.detach();
-      socket.pause();
       // The server stays in use (max_conns, least_conn) for as long as the tunnel lives.
-      socket.once('close', () => this.releasePeer('ok'));
-      // The tunnel owns the socket now: hold on to nothing else for its lifetime.
+      conn.socket.once('close', () => this.releasePeer('ok'));
+      // The tunnel owns the connection now: hold on to nothing else for its lifetime.
       this.conn = null;
       this.parser = null;
       try {
-        this.handlers.upgraded(head, socket, parser.upgradeLeftover);
+        this.handlers.upgraded(head, conn, parser.upgradeLeftover);
       } catch (err) {
         this.runtime.log('error', `${(err as Error).message} while relaying, request: ${this.request.describe}`);
-        socket.destroy();
+        conn.destroy();
       }
       return;
     }

@@ -26,9 +26,11 @@ export function handleHttpRequest(
   stats.requests++;
   stats.writing++;
   let prepared: PreparedRequest | null = null;
+  let exchange: UpstreamExchange | undefined;
   res.once('close', () => {
     stats.writing--;
     if (prepared && prepared.accessLogs.length > 0) runtime.logFiles.access(prepared.accessLogs, prepared.vars);
+    if (exchange && !res.writableFinished) exchange.abort();
   });
   const fail = (err: unknown) => {
     runtime.log('error', `${(err as Error).message ?? String(err)} while handling "${req.method} ${req.url}"`);
@@ -42,42 +44,73 @@ export function handleHttpRequest(
     return;
   }
   superviseRequest(req, res, limitsOf(prepared, servers), prepared.vars, runtime);
+  const proceed = (admitted: PreparedRequest) => {
+    try {
+      exchange = proxyRequest(req, res, admitted, runtime, fail);
+    } catch (err) {
+      fail(err);
+    }
+  };
   // limit_req / limit_conn may refuse the request or hold it a while first.
-  admit(prepared, runtime, res, (admitted) => proxyRequest(req, res, admitted, runtime).catch(fail));
+  if (prepared.limits) admit(prepared, runtime, res, proceed);
+  else proceed(prepared);
 }
 
-async function proxyRequest(req: IncomingMessage, res: ServerResponse, prepared: PreparedRequest, runtime: GatewayRuntime) {
+/** Answers or proxies an admitted request; returns the exchange when one started right away. */
+function proxyRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  prepared: PreparedRequest,
+  runtime: GatewayRuntime,
+  fail: (err: unknown) => void,
+): UpstreamExchange | undefined {
   if (prepared.kind === 'reply') {
     if (prepared.error) runtime.log('error', `${prepared.error}, client: ${prepared.vars.remoteAddress}, request: "${req.method} ${req.url} HTTP/${req.httpVersion}"`);
-    return sendPage(req, res, prepared.status, prepared.location, prepared.body, prepared);
+    sendPage(req, res, prepared.status, prepared.location, prepared.body, prepared);
+    return undefined;
   }
-  const { route, vars, target, group } = prepared;
-  const proxy = route.config;
-  const page: PageContext = prepared;
+  const proxy = prepared.route.config;
 
   // Body framing: keep the client's length; a chunked body stays chunked for HTTP/1.1 and is
   // read in full for HTTP/1.0, which needs a Content-Length.
-  let body: RequestBody = { kind: 'none' };
-  let bodyInfo: RequestBodyInfo = { length: '', chunked: false };
   const contentLength = req.headers['content-length'];
   const maxBody = bodyLimit(proxy.client);
   if (contentLength !== undefined) {
-    if (Number(contentLength) > maxBody) return sendPage(req, res, 413, undefined, undefined, page);
-    bodyInfo = { length: String(Number(contentLength)), chunked: false };
-    if (Number(contentLength) > 0) body = { kind: 'stream', source: req, chunked: false, limit: maxBody };
-  } else if (req.headers['transfer-encoding'] !== undefined) {
-    if (proxy.httpVersion === '1.1') {
-      bodyInfo = { length: '', chunked: true };
-      body = { kind: 'stream', source: req, chunked: true, limit: maxBody };
-    } else {
-      const data = await readRequestBody(req, maxBody);
-      if (data === 'too-large') return sendPage(req, res, 413, undefined, undefined, page);
-      bodyInfo = { length: String(data.length), chunked: false };
-      body = { kind: 'buffer', data };
-    }
+    const length = Number(contentLength);
+    if (length > maxBody) return void sendPage(req, res, 413, undefined, undefined, prepared);
+    const body: RequestBody = length > 0 ? { kind: 'stream', source: req, chunked: false, limit: maxBody } : NO_BODY;
+    return startExchange(req, res, prepared, runtime, body, { length: String(length), chunked: false });
   }
-  if (res.destroyed) return;
+  if (req.headers['transfer-encoding'] === undefined) return startExchange(req, res, prepared, runtime, NO_BODY, NO_BODY_INFO);
+  if (proxy.httpVersion === '1.1') {
+    return startExchange(req, res, prepared, runtime, { kind: 'stream', source: req, chunked: true, limit: maxBody }, { length: '', chunked: true });
+  }
+  readRequestBody(req, maxBody)
+    .then((data) => {
+      if (data === 'too-large') return sendPage(req, res, 413, undefined, undefined, prepared);
+      if (res.destroyed) return;
+      const exchange = startExchange(req, res, prepared, runtime, { kind: 'buffer', data }, { length: String(data.length), chunked: false });
+      res.once('close', () => {
+        if (!res.writableFinished) exchange.abort();
+      });
+    })
+    .catch(fail);
+  return undefined;
+}
 
+const NO_BODY: RequestBody = { kind: 'none' };
+const NO_BODY_INFO: RequestBodyInfo = { length: '', chunked: false };
+
+function startExchange(
+  req: IncomingMessage,
+  res: ServerResponse,
+  prepared: ProxyRequest,
+  runtime: GatewayRuntime,
+  body: RequestBody,
+  bodyInfo: RequestBodyInfo,
+): UpstreamExchange {
+  const { route, vars, target, group } = prepared;
+  const proxy = route.config;
   const method = req.method ?? 'GET';
   const rendered = renderRequestHead(method, target, proxy.httpVersion, route.plan, vars, bodyInfo);
   const exchange = new UpstreamExchange(
@@ -91,24 +124,22 @@ async function proxyRequest(req: IncomingMessage, res: ServerResponse, prepared:
       keepAlive: !rendered.connectionClose,
       policy: proxy,
       vars,
-        describe: `"${method} ${req.url} HTTP/${req.httpVersion}", client: ${vars.remoteAddress}`,
+      describe: `"${method} ${req.url} HTTP/${req.httpVersion}", client: ${vars.remoteAddress}`,
     },
     {
       response: (head, upstreamBody) => relay(req, res, head, upstreamBody, prepared),
       upgraded: (_head, upstream) => {
         // Unreachable: the exchange refuses a 101 for a request that did not ask to upgrade.
         upstream.destroy();
-        sendPage(req, res, 502, undefined, undefined, page);
+        sendPage(req, res, 502, undefined, undefined, prepared);
       },
-      failed: (status) => sendPage(req, res, status, undefined, undefined, page),
-      tooLarge: () => sendPage(req, res, 413, undefined, undefined, page),
+      failed: (status) => sendPage(req, res, status, undefined, undefined, prepared),
+      tooLarge: () => sendPage(req, res, 413, undefined, undefined, prepared),
     },
     runtime,
   );
-  res.once('close', () => {
-    if (!res.writableFinished) exchange.abort();
-  });
   exchange.start();
+  return exchange;
 }
 
 function relay(req: IncomingMessage, res: ServerResponse, head: ResponseHead, body: ResponseBody, prepared: ProxyRequest): void {
@@ -120,7 +151,8 @@ function relay(req: IncomingMessage, res: ServerResponse, head: ResponseHead, bo
   const bodyless = req.method === 'HEAD' || status === 204 || status === 304;
   // An HTTP/1.0 client cannot get a chunked body: then the end of the body is the close.
   const keepAlive = res.shouldKeepAlive && (bodyless || head.hasContentLength || req.httpVersion !== '1.0');
-  const rewrite = redirectRewriter(route.config.redirects, vars, vars.host || (socket.localAddress ?? ''), socket.localPort ?? 80);
+  const redirects = route.config.redirects;
+  const rewrite = redirects.length === 0 ? null : redirectRewriter(redirects, vars, vars.host || (socket.localAddress ?? ''), socket.localPort ?? 80);
   const headers = responseHeaders(head.rawHeaders, {
     rewrite,
     connection: keepAlive ? 'keep-alive' : 'close',

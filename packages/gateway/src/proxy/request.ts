@@ -7,7 +7,7 @@ import type { LimitsConfig } from '../config/limit-directives.js';
 import type { AccessLogConfig, AddHeaderSetting, ProxyConfig, ReturnConfig } from '../config/types.js';
 import { applyRealIp } from '../limits/realip.js';
 import { Stats } from '../stats.js';
-import { asciiLower, evaluate, requestVariables, type RequestVariables, type Template } from '../variables.js';
+import { asciiLower, clientAddress, evaluate, requestVariables, type RequestVariables, type Template } from '../variables.js';
 import { resolveDynamicPass } from './dynamic-pass.js';
 import { matchLocation, selectServer, type ProxyRoute, type ServerSet } from './routing.js';
 
@@ -120,8 +120,7 @@ export function prepareRequest(req: IncomingMessage, servers: ServerSet, socket:
     uri: path,
     args: query >= 0 ? split.target.slice(query + 1) : '',
     httpVersion: req.httpVersion,
-    serverAddr: clientAddress(socket.localAddress),
-    serverPort: String(socket.localPort ?? ''),
+    local: socket,
     connection: conn.id,
     connectionRequests: String(conn.requests),
     startMs,
@@ -148,7 +147,7 @@ export function prepareRequest(req: IncomingMessage, servers: ServerSet, socket:
   if (location.ret) return { ...returnReply(location.ret, vars, socket), ...rewriteLevel };
   // nginx's preaccess phase: the location's realip (unless the server's applied), then its limits.
   if (!realIpDone && location.realip) applyRealIp(location.realip, vars);
-  const level = { ...rewriteLevel, limits: location.limits };
+  const level = { vars, addHeaders: location.addHeaders, accessLogs: location.accessLogs, limits: location.limits };
   if (location.stubStatus) {
     // ngx_http_stub_status_handler: GET and HEAD only.
     if (vars.method !== 'GET' && vars.method !== 'HEAD') return { kind: 'reply', status: 405, ...level };
@@ -161,7 +160,7 @@ export function prepareRequest(req: IncomingMessage, servers: ServerSet, socket:
   if (route.group) {
     vars.proxyHost = route.config.proxyHost;
     const target = upstreamTarget(route.config, split.target, path, vars.args);
-    return { kind: 'proxy', route, group: route.group, target, ...level };
+    return { kind: 'proxy', route, group: route.group, target, vars, addHeaders: level.addHeaders, accessLogs: level.accessLogs, limits: level.limits };
   }
   const url = evaluate(route.config.dynamic as Template, vars);
   const resolved = resolveDynamicPass(url, route.directory);
@@ -201,12 +200,6 @@ function returnReply(
     return { kind: 'reply', status: ret.code, location };
   }
   return { kind: 'reply', status: ret.code, body: text ?? '' };
-}
-
-/** `$remote_addr`: the client's address, without the `::ffff:` of an IPv4-mapped one. */
-export function clientAddress(remoteAddress: string | undefined): string {
-  const address = remoteAddress ?? '';
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice('::ffff:'.length) : address;
 }
 
 /** nginx's absolute_redirect: `http://` + $host (else the local address) + non-80 local port. */

@@ -66,27 +66,8 @@ export class UpstreamConnection {
     this.socket.setTimeout(delay);
   }
 
-  /** Hands the bare socket over (after a 101): no event reaches an owner any more. */
-  detach(): Socket {
-    this.owner = null;
-    const socket = this.socket;
-    socket.off('connect', this.onConnect);
-    socket.off('data', this.onData);
-    socket.off('end', this.onEnd);
-    socket.off('error', this.onError);
-    socket.off('close', this.onClose);
-    socket.off('timeout', this.onTimeout);
-    this.clearTimeout();
-    // Our socket 'error' listener is gone: keep an unhandled error from crashing the process
-    // until the new user attaches its own.
-    socket.on('error', noop);
-    return socket;
-  }
-
   destroy(): void {
     this.owner = null;
     this.socket.destroy();
   }
 }
-
-const noop = () => {};
