@@ -48,15 +48,18 @@ interface ConnectionInfo {
   readonly id: string;
   requests: number;
 }
-const connections = new WeakMap<Socket, ConnectionInfo>();
+// Kept on the socket itself: a WeakMap keyed by sockets would make every garbage collection
+// walk its entries (ephemerons), one per open connection.
+const CONNECTION_INFO = Symbol('connection info');
 let connectionSerial = 0;
 
 /** `$connection` and `$connection_requests`: a serial number per client connection. */
 function connectionInfo(socket: Socket): ConnectionInfo {
-  let info = connections.get(socket);
+  const holder = socket as Socket & { [CONNECTION_INFO]?: ConnectionInfo };
+  let info = holder[CONNECTION_INFO];
   if (!info) {
     info = { id: String(++connectionSerial), requests: 0 };
-    connections.set(socket, info);
+    holder[CONNECTION_INFO] = info;
   }
   info.requests++;
   return info;
