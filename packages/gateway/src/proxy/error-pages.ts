@@ -30,7 +30,14 @@ export function hasErrorPage(status: number): boolean {
 /** Where nginx's page (ngx_http_error_302_page) titles a status unlike its status line. */
 const PAGE_TITLES: Record<number, string> = { 302: 'Found' };
 
+// ngx_http_error_494_page: nginx's own code for a head past its buffers, sent as a 400.
+const PAGE_494 =
+  '<html>\r\n<head><title>400 Request Header Or Cookie Too Large</title></head>\r\n<body>\r\n' +
+  '<center><h1>400 Bad Request</h1></center>\r\n<center>Request Header Or Cookie Too Large</center>\r\n' +
+  '<hr><center>chat-gateway</center>\r\n</body>\r\n</html>\r\n';
+
 export function errorPageBody(status: number): string {
+  if (status === 494) return PAGE_494;
   if (!hasErrorPage(status)) return '';
   const title = `${status} ${PAGE_TITLES[status] ?? reasonPhrase(status)}`;
   return (

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { HeadLimits } from '../config/client-directives.js';
-import { errorPageBody, httpDate, rawHead, reasonPhrase } from './error-pages.js';
+import { errorPageBody, errorPageHeaders, rawHead, reasonPhrase } from './error-pages.js';
 
 /**
  * The checks nginx makes while it reads a request head, before any server or location is
@@ -69,18 +69,10 @@ export function largestHead(limits: HeadLimits): number {
   return limits.headerBufferSize + limits.largeBuffers.count * limits.largeBuffers.size;
 }
 
-// ngx_http_error_494_page.
-const PAGE_494 =
-  '<html>\r\n<head><title>400 Request Header Or Cookie Too Large</title></head>\r\n<body>\r\n' +
-  '<center><h1>400 Bad Request</h1></center>\r\n<center>Request Header Or Cookie Too Large</center>\r\n' +
-  '<hr><center>chat-gateway</center>\r\n</body>\r\n</html>\r\n';
-
 function refusal(status: HeadRefusal, method: string | undefined): { status: number; reason: string; headers: string[]; body: string } {
   const shown = status === 494 ? 400 : status;
-  const page = status === 494 ? PAGE_494 : errorPageBody(status);
-  const headers = ['Server', 'chat-gateway', 'Date', httpDate(), 'Content-Type', 'text/html'];
-  headers.push('Content-Length', String(page.length), 'Connection', 'close');
-  return { status: shown, reason: reasonPhrase(shown), headers, body: method === 'HEAD' ? '' : page };
+  const body = method === 'HEAD' ? '' : errorPageBody(status);
+  return { status: shown, reason: reasonPhrase(shown), headers: errorPageHeaders(status, false), body };
 }
 
 /** Answers a refused head and closes the connection, as nginx does. */

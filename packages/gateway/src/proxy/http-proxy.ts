@@ -27,6 +27,7 @@ export function handleHttpRequest(
   stats.writing++;
   let prepared: PreparedRequest | null = null;
   let exchange: UpstreamExchange | undefined;
+  const started = (e: UpstreamExchange) => (exchange = e);
   res.once('close', () => {
     stats.writing--;
     if (prepared && prepared.accessLogs.length > 0) runtime.logFiles.access(prepared.accessLogs, prepared.vars);
@@ -46,7 +47,7 @@ export function handleHttpRequest(
   superviseRequest(req, res, limitsOf(prepared, servers), prepared.vars, runtime);
   const proceed = (admitted: PreparedRequest) => {
     try {
-      exchange = proxyRequest(req, res, admitted, runtime, fail);
+      proxyRequest(req, res, admitted, runtime, started, fail);
     } catch (err) {
       fail(err);
     }
@@ -56,19 +57,20 @@ export function handleHttpRequest(
   else proceed(prepared);
 }
 
-/** Answers or proxies an admitted request; returns the exchange when one started right away. */
+/** Answers or proxies an admitted request; `started` gets the upstream exchange once there is one. */
 function proxyRequest(
   req: IncomingMessage,
   res: ServerResponse,
   prepared: PreparedRequest,
   runtime: GatewayRuntime,
+  started: (exchange: UpstreamExchange) => void,
   fail: (err: unknown) => void,
-): UpstreamExchange | undefined {
+): void {
   if (prepared.kind === 'reply') {
     if (prepared.error) runtime.log('error', `${prepared.error}, client: ${prepared.vars.remoteAddress}, request: "${req.method} ${req.url} HTTP/${req.httpVersion}"`);
-    sendPage(req, res, prepared.status, prepared.location, prepared.body, prepared);
-    return undefined;
+    return sendPage(req, res, prepared.status, prepared.location, prepared.body, prepared);
   }
+  const send = (body: RequestBody, info: RequestBodyInfo) => started(startExchange(req, res, prepared, runtime, body, info));
   const proxy = prepared.route.config;
 
   // Body framing: keep the client's length; a chunked body stays chunked for HTTP/1.1 and is
@@ -77,25 +79,18 @@ function proxyRequest(
   const maxBody = bodyLimit(proxy.client);
   if (contentLength !== undefined) {
     const length = Number(contentLength);
-    if (length > maxBody) return void sendPage(req, res, 413, undefined, undefined, prepared);
+    if (length > maxBody) return sendPage(req, res, 413, undefined, undefined, prepared);
     const body: RequestBody = length > 0 ? { kind: 'stream', source: req, chunked: false, limit: maxBody } : NO_BODY;
-    return startExchange(req, res, prepared, runtime, body, { length: String(length), chunked: false });
+    return send(body, { length: String(length), chunked: false });
   }
-  if (req.headers['transfer-encoding'] === undefined) return startExchange(req, res, prepared, runtime, NO_BODY, NO_BODY_INFO);
-  if (proxy.httpVersion === '1.1') {
-    return startExchange(req, res, prepared, runtime, { kind: 'stream', source: req, chunked: true, limit: maxBody }, { length: '', chunked: true });
-  }
+  if (req.headers['transfer-encoding'] === undefined) return send(NO_BODY, NO_BODY_INFO);
+  if (proxy.httpVersion === '1.1') return send({ kind: 'stream', source: req, chunked: true, limit: maxBody }, { length: '', chunked: true });
   readRequestBody(req, maxBody)
     .then((data) => {
       if (data === 'too-large') return sendPage(req, res, 413, undefined, undefined, prepared);
-      if (res.destroyed) return;
-      const exchange = startExchange(req, res, prepared, runtime, { kind: 'buffer', data }, { length: String(data.length), chunked: false });
-      res.once('close', () => {
-        if (!res.writableFinished) exchange.abort();
-      });
+      if (!res.destroyed) send({ kind: 'buffer', data }, { length: String(data.length), chunked: false });
     })
     .catch(fail);
-  return undefined;
 }
 
 const NO_BODY: RequestBody = { kind: 'none' };

@@ -19,7 +19,6 @@ export function tunnel(client: Socket, upstream: UpstreamConnection, clientHead:
 
 class Tunnel implements ConnectionOwner {
   private closed = false;
-  private readonly upstreamSocket: Socket;
   private readonly close = () => {
     if (this.closed) return;
     this.closed = true;
@@ -32,14 +31,14 @@ class Tunnel implements ConnectionOwner {
     private readonly upstream: UpstreamConnection,
     idleMs: number,
   ) {
-    this.upstreamSocket = upstream.socket;
     upstream.owner = this;
     upstream.setTimeout(idleMs);
     client.setTimeout(0);
   }
 
   start(clientHead: Buffer, upstreamHead: Buffer): void {
-    const { client, upstreamSocket } = this;
+    const client = this.client;
+    const upstreamSocket = this.upstream.socket;
     if (upstreamHead.length > 0) client.write(upstreamHead);
     if (clientHead.length > 0) upstreamSocket.write(clientHead);
     client.on('data', (chunk: Buffer) => {
@@ -64,7 +63,7 @@ class Tunnel implements ConnectionOwner {
   upstreamConnect(): void {}
 
   upstreamData(_conn: UpstreamConnection, chunk: Buffer): void {
-    if (!this.client.write(chunk)) this.upstreamSocket.pause();
+    if (!this.client.write(chunk)) this.upstream.socket.pause();
   }
 
   upstreamEnd(): void {

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { parseRequest } from '../differential/upstreams.js';
+import { wsAccept } from '../ws-keys.js';
 
 /**
  * The recording upstream of the adversarial suite. Unlike the differential suite's upstreams,
@@ -42,11 +42,6 @@ const header = (req: SeenRequest, name: string) => req.headers.find(([n]) => n.t
 /** 200 naming the request: `GET /target`. */
 export const ok: UpstreamBehaviour = (req) => ({ kind: 'respond', status: 200, body: `${req.method} ${req.target}\n` });
 
-/** RFC 6455's accept key for a Sec-WebSocket-Key. */
-export function acceptKey(key: string): string {
-  return createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
-}
-
 /**
  * A WebSocket server that checks the handshake the way `ws` does: GET, `Upgrade: websocket`,
  * a 16-byte base64 key and version 13; otherwise 400 (426 for another version). Requests
@@ -61,7 +56,7 @@ export const websocketServer: UpstreamBehaviour = (req) => {
     return { kind: 'respond', status: 426, headers: [['Sec-WebSocket-Version', '13']], body: 'version\n' };
   }
   if (key === undefined || Buffer.from(key, 'base64').length !== 16) return { kind: 'respond', status: 400, body: 'bad key\n' };
-  return { kind: 'switch', headers: [['Upgrade', 'websocket'], ['Connection', 'Upgrade'], ['Sec-WebSocket-Accept', acceptKey(key)]] };
+  return { kind: 'switch', headers: [['Upgrade', 'websocket'], ['Connection', 'Upgrade'], ['Sec-WebSocket-Accept', wsAccept(key)]] };
 };
 
 /** Switches to whatever protocol the request names (an h2c-capable or careless server). */
