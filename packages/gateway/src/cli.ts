@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import './heap-tuning.js'; // first: V8 flags must be set before the code they tune runs
 import { resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { parseCliArgs, USAGE } from './cli-args.js';
