@@ -1,5 +1,4 @@
 import type { IncomingMessage } from 'node:http';
-import { formatSocketAddress } from '../config/addresses.js';
 import { NEXT_UPSTREAM, type ProxyConfig } from '../config/types.js';
 import { ResponseParser, type ParserEvents, type ResponseHead } from '../http1/response-parser.js';
 import type { GatewayRuntime } from '../runtime.js';
@@ -154,7 +153,7 @@ export class UpstreamExchange implements ConnectionOwner, ParserEvents, Response
       this.finishFailed(502);
       return;
     }
-    this.record('upstreamAddr', formatSocketAddress(peer.address, peer.port));
+    this.record('upstreamAddr', peer.name);
     this.attemptStart = Date.now();
     const reused = this.group.pool?.take(peer) ?? null;
     if (reused) {
@@ -343,7 +342,7 @@ export class UpstreamExchange implements ConnectionOwner, ParserEvents, Response
   private onFailure(kind: FailureKind, reason: string): void {
     if (this.finished) return;
     const peer = this.conn?.peer;
-    const where = peer ? `upstream "${formatSocketAddress(peer.address, peer.port)}" (${peer.server})` : 'upstream';
+    const where = peer ? `upstream "${peer.name}" (${peer.server})` : 'upstream';
     this.runtime.log('error', `${reason}, ${where}, request: ${this.request.describe}`);
 
     if (this.headSeen) {
@@ -386,7 +385,7 @@ export class UpstreamExchange implements ConnectionOwner, ParserEvents, Response
     if (!peer) return;
     this.group.balancer.release(this.selection, state);
     if (state === 'failed' && peer.maxFails && peer.fails === peer.maxFails && this.group.balancer.peers.length > 1) {
-      this.runtime.log('warn', `upstream server temporarily disabled, upstream "${formatSocketAddress(peer.address, peer.port)}" (${peer.server})`);
+      this.runtime.log('warn', `upstream server temporarily disabled, upstream "${peer.name}" (${peer.server})`);
     }
   }
 

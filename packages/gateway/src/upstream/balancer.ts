@@ -1,3 +1,4 @@
+import { formatSocketAddress } from '../config/addresses.js';
 import type { RequestVariables } from '../variables.js';
 
 /**
@@ -26,6 +27,8 @@ export interface Peer extends PeerOptions {
   /** Resolved IP address and port actually connected to. */
   readonly address: string;
   readonly port: number;
+  /** `address:port` (`[v6]:port`), as `$upstream_addr` and the error log print it (nginx's peer->name). */
+  readonly name: string;
   currentWeight: number;
   effectiveWeight: number;
   fails: number;
@@ -42,6 +45,7 @@ export function createPeer(server: string, address: string, port: number, option
     server,
     address,
     port,
+    name: formatSocketAddress(address, port),
     weight: o.weight,
     maxFails: o.maxFails,
     failTimeout: o.failTimeout,
